@@ -1,0 +1,163 @@
+import { Readable } from 'node:stream'
+import type { ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
+import type { FastifyBaseLogger } from 'fastify'
+import { HEARTBEAT } from './encoder.js'
+import type { HeartbeatTarget, Heartbeats } from './heartbeat.js'
+
+export type RawResponse = ServerResponse | Http2ServerResponse
+
+/** Why a stream ended: its source finished, the client left, the server closed, it failed, or it fell too far behind. */
+export type CloseReason = 'end' | 'client' | 'shutdown' | 'error' | 'slow'
+
+/** What feeds a connection: a pump over an iterable, or a hub subscription. */
+export interface Producer {
+  /** The socket can take more: produce (called by the stream machinery). */
+  pull? (): void
+  /** The connection is gone: stop, release the source. Called once. */
+  close (reason: CloseReason): void
+}
+
+/** How long shutdown waits for a stream to flush its end before cutting it. */
+const SHUTDOWN_GRACE_MS = 500
+
+function uncork (connection: SseConnection): void {
+  connection.uncork()
+}
+
+/**
+ * One SSE response. Fastify pipes it to the client (so its hooks and logging run as for
+ * any reply); frames are pushed whole, so a frame is never cut in half. Writes made in the
+ * same tick are corked into one socket write.
+ */
+export class SseConnection extends Readable implements HeartbeatTarget {
+  lastTick = 0
+  reason: CloseReason | undefined
+  #producer: Producer | undefined
+  #controller: AbortController | undefined
+  #ticker: { readonly tick: number } | undefined
+  #corked = false
+  #ended = false
+
+  constructor (
+    readonly res: RawResponse,
+    readonly log: FastifyBaseLogger,
+    readonly registry: ConnectionRegistry,
+    readonly heartbeats: Heartbeats,
+    readonly heartbeatInterval: number,
+    opening: string
+  ) {
+    super({ highWaterMark: 16 * 1024 })
+    this.push(opening)
+    registry.add(this)
+    this.#ticker = heartbeats.add(this, heartbeatInterval)
+    res.once('close', () => this.destroy())
+  }
+
+  /** Aborted when the stream closes, for whatever reason. */
+  get signal (): AbortSignal {
+    this.#controller ??= new AbortController()
+    return this.#controller.signal
+  }
+
+  get stopped (): boolean {
+    return this.reason !== undefined
+  }
+
+  /** Bytes written but not yet taken by the socket. */
+  get bufferedBytes (): number {
+    return this.readableLength + (this.res.writableLength ?? 0)
+  }
+
+  attach (producer: Producer): void {
+    this.#producer = producer
+  }
+
+  /** Queues one whole frame; false once the socket is full (the producer should wait for pull()). */
+  send (frame: string | Buffer): boolean {
+    if (this.#ticker !== undefined) this.lastTick = this.#ticker.tick
+    if (!this.#corked && 'cork' in this.res) {
+      this.#corked = true
+      this.res.cork()
+      process.nextTick(uncork, this)
+    }
+    return this.push(frame)
+  }
+
+  uncork (): void {
+    this.#corked = false
+    ;(this.res as ServerResponse).uncork()
+  }
+
+  heartbeat (): void {
+    if (this.readableLength === 0 && !this.#ended) this.send(HEARTBEAT)
+  }
+
+  /** Ends the response after what is queued. */
+  finish (): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.push(null)
+  }
+
+  /** Ends the stream because the server is closing: flush, then close the socket. */
+  shutdown (): void {
+    if (this.stopped) return
+    this.reason = 'shutdown'
+    const cut = setTimeout(() => this.res.destroy(), SHUTDOWN_GRACE_MS).unref()
+    this.res.once('finish', () => {
+      clearTimeout(cut)
+      // A keep-alive socket would stay open (and hold up server.close()) after this response.
+      const socket = (this.res as ServerResponse).socket
+      if (socket !== null && !('session' in this.res)) socket.destroySoon()
+    })
+    this.finish()
+  }
+
+  /** Closes the client's connection at once (slow consumer, failure). */
+  cut (reason: CloseReason): void {
+    if (this.stopped) return
+    this.reason = reason
+    this.res.destroy()
+    this.destroy()
+  }
+
+  override _read (): void {
+    this.#producer?.pull?.()
+  }
+
+  override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
+    this.reason ??= this.#ended ? 'end' : 'client'
+    this.heartbeats.remove(this, this.heartbeatInterval)
+    this.registry.delete(this)
+    this.#controller?.abort(this.reason)
+    this.log.debug({ reason: this.reason }, 'fastify-sse-hub: stream closed')
+    const producer = this.#producer
+    this.#producer = undefined
+    producer?.close(this.reason)
+    callback(err)
+  }
+}
+
+/** Every open stream of one app, so that closing the app ends them. */
+export class ConnectionRegistry {
+  readonly open = new Set<SseConnection>()
+  #drained: (() => void) | undefined
+
+  add (connection: SseConnection): void {
+    this.open.add(connection)
+  }
+
+  delete (connection: SseConnection): void {
+    this.open.delete(connection)
+    if (this.open.size === 0) this.#drained?.()
+  }
+
+  /** Ends every open stream and resolves once all have closed. */
+  async closeAll (): Promise<void> {
+    if (this.open.size === 0) return
+    const drained = new Promise<void>((resolve) => { this.#drained = resolve })
+    for (const connection of this.open) connection.shutdown()
+    await drained
+  }
+}

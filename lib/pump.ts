@@ -1,0 +1,85 @@
+import { setImmediate as nextMacrotask } from 'node:timers/promises'
+import { encodeMessage } from './encoder.js'
+import type { Serializer } from './encoder.js'
+import type { CloseReason, SseConnection } from './connection.js'
+
+/** Frames written in a row before the pump lets the event loop run (a source that never awaits I/O must not starve the server). */
+const FRAMES_PER_TURN = 1024
+
+type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>
+
+/**
+ * Drives an (async) iterable into a connection: pulls only while the socket takes more,
+ * encodes each message whole, ends the stream when the source ends, and on any failure
+ * (source throws, bad message, serializer error) logs it and ends the stream cleanly.
+ * When the connection closes first, `return()` runs on the iterator (a generator's
+ * `finally` executes; a parked one is reached through the connection's signal).
+ */
+export function pump (connection: SseConnection, iterable: Iterable<unknown> | AsyncIterable<unknown>, serialize: Serializer): void {
+  const isAsync = Symbol.asyncIterator in iterable
+  let iterator: AnyIterator | undefined
+  let pulling = false
+  let finished = false
+
+  const fail = (err: unknown): void => {
+    connection.log.error({ err }, 'fastify-sse-hub: event source failed; stream ended')
+    connection.finish()
+  }
+
+  const pull = async (): Promise<void> => {
+    pulling = true
+    try {
+      iterator ??= isAsync
+        ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (iterable as Iterable<unknown>)[Symbol.iterator]()
+      let written = 0
+      while (!connection.stopped) {
+        const result = isAsync ? await iterator.next() : (iterator as Iterator<unknown>).next()
+        if (connection.stopped) break
+        if (result.done === true) {
+          finished = true
+          connection.finish()
+          break
+        }
+        let frame: string
+        try {
+          frame = encodeMessage(result.value, serialize)
+        } catch (err) {
+          fail(err)
+          break
+        }
+        if (frame !== '' && !connection.send(frame)) break
+        if (++written === FRAMES_PER_TURN) {
+          written = 0
+          await nextMacrotask()
+        }
+      }
+    } catch (err) {
+      finished = true
+      fail(err)
+    } finally {
+      pulling = false
+    }
+  }
+
+  connection.attach({
+    pull () {
+      if (!pulling && !finished) pull() // never rejects: pull() catches everything
+    },
+    close (reason: CloseReason) {
+      if (finished || iterator?.return === undefined) return
+      finished = true
+      const log = connection.log
+      try {
+        const settled = iterator.return()
+        if (isAsync) {
+          (settled as Promise<unknown>).then(undefined, (err: unknown) => {
+            log.error({ err, reason }, 'fastify-sse-hub: event source failed while closing')
+          })
+        }
+      } catch (err) {
+        log.error({ err, reason }, 'fastify-sse-hub: event source failed while closing')
+      }
+    }
+  })
+}

@@ -1,0 +1,118 @@
+// fastify-sse-hub/testing: read the events of an SSE route under `app.inject`, including
+// streams that never end (take N events, then close: the server side runs the source's
+// `finally`). Parsing is done by eventsource-parser, independent of our encoder.
+import type { OutgoingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import { createParser } from 'eventsource-parser'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+
+/** One event as a client sees it. `id` and `event` are absent when the frame had none. */
+export interface ParsedEvent {
+  id?: string
+  event?: string
+  data: string
+}
+
+export interface EventStream {
+  readonly statusCode: number
+  readonly headers: OutgoingHttpHeaders
+  /** Comment lines received so far (heartbeats are ''). */
+  readonly comments: string[]
+  /** The last `retry:` value received. */
+  readonly retry: number | undefined
+  /** The next `count` events (waiting for them); rejects after `timeout` ms (default 5000) or when the stream ends first. */
+  take (count: number, options?: { timeout?: number }): Promise<ParsedEvent[]>
+  /** Resolves with the remaining events once the server ends the stream. */
+  rest (options?: { timeout?: number }): Promise<ParsedEvent[]>
+  /** Disconnects like a client that goes away; resolves once the server side has closed the stream. */
+  close (): Promise<void>
+}
+
+/** Parses a complete `text/event-stream` body. */
+export function parseEventStream (body: string): ParsedEvent[] {
+  const events: ParsedEvent[] = []
+  const parser = createParser({ onEvent: (event) => { events.push(toParsed(event)) } })
+  parser.feed(body)
+  return events
+}
+
+function toParsed (event: { id?: string | undefined, event?: string | undefined, data: string }): ParsedEvent {
+  const parsed: ParsedEvent = { data: event.data }
+  if (event.id !== undefined) parsed.id = event.id
+  if (event.event !== undefined) parsed.event = event.event
+  return parsed
+}
+
+/**
+ * Opens an SSE route with `app.inject` and reads it as a stream.
+ * `const s = await injectEventStream(app, '/clock'); const [first] = await s.take(1); await s.close()`
+ */
+export async function injectEventStream (app: FastifyInstance, options: string | InjectOptions): Promise<EventStream> {
+  const controller = new AbortController()
+  const request: InjectOptions = typeof options === 'string' ? { url: options } : { ...options }
+  request.headers = { accept: 'text/event-stream', ...request.headers }
+  const response = await app.inject({ ...request, payloadAsStream: true, signal: controller.signal })
+  const stream = response.stream() as Readable
+  const serverClosed = new Promise<void>((resolve) => {
+    response.raw.res.once('close', () => { setImmediate(resolve) })
+  })
+  const buffered: ParsedEvent[] = []
+  const comments: string[] = []
+  let retry: number | undefined
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+  const notify = (): void => { wake?.() }
+
+  const parser = createParser({
+    onEvent: (event) => { buffered.push(toParsed(event)); notify() },
+    onComment: (comment) => { comments.push(comment.trim()) },
+    onRetry: (ms) => { retry = ms }
+  })
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => { parser.feed(chunk) })
+  const done = new Promise<void>((resolve) => {
+    stream.once('end', () => { ended = true; notify(); resolve() })
+    stream.once('close', () => { ended = true; notify(); resolve() })
+    stream.once('error', (err) => { failure ??= err; ended = true; notify(); resolve() })
+  })
+
+  async function waitFor (ready: () => boolean, timeout: number, what: string): Promise<void> {
+    const timer = setTimeout(() => {
+      failure = new Error(`injectEventStream: timed out after ${timeout} ms waiting for ${what} (have ${buffered.length})`)
+      notify()
+    }, timeout)
+    try {
+      while (!ready()) {
+        if (failure !== undefined) throw failure
+        if (ended) throw new Error(`injectEventStream: the stream ended before ${what} (have ${buffered.length})`)
+        await new Promise<void>((resolve) => { wake = resolve })
+      }
+    } finally {
+      clearTimeout(timer)
+      wake = undefined
+    }
+  }
+
+  return {
+    statusCode: response.statusCode,
+    headers: response.headers,
+    comments,
+    get retry () { return retry },
+    async take (count, { timeout = 5_000 } = {}) {
+      await waitFor(() => buffered.length >= count, timeout, `${count} events`)
+      return buffered.splice(0, count)
+    },
+    async rest ({ timeout = 5_000 } = {}) {
+      const timer = setTimeout(() => { failure ??= new Error(`injectEventStream: the stream did not end within ${timeout} ms`); ended = true; notify() }, timeout)
+      await done
+      clearTimeout(timer)
+      if (failure !== undefined && !/aborted|destroyed/i.test(failure.message)) throw failure
+      return buffered.splice(0)
+    },
+    async close () {
+      controller.abort()
+      await serverClosed
+    }
+  }
+}
