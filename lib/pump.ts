@@ -19,7 +19,11 @@ export function pump (connection: SseConnection, iterable: Iterable<unknown> | A
   const isAsync = Symbol.asyncIterator in iterable
   let iterator: AnyIterator | undefined
   let pulling = false
+  /** The stream asked for more while a pull was under way (it asks once, until the next push). */
+  let wanted = false
   let finished = false
+  /** Frames since the event loop last ran: counted across pulls, as the stream may call pull() again synchronously. */
+  let written = 0
 
   const fail = (err: unknown): void => {
     connection.log.error({ err }, 'fastify-sse-hub: event source failed; stream ended')
@@ -32,7 +36,6 @@ export function pump (connection: SseConnection, iterable: Iterable<unknown> | A
       iterator ??= isAsync
         ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : (iterable as Iterable<unknown>)[Symbol.iterator]()
-      let written = 0
       while (!connection.stopped) {
         const result = isAsync ? await iterator.next() : (iterator as Iterator<unknown>).next()
         if (connection.stopped) break
@@ -48,15 +51,21 @@ export function pump (connection: SseConnection, iterable: Iterable<unknown> | A
           fail(err)
           break
         }
-        if (frame !== '' && !connection.send(frame)) break
+        wanted = false
+        const more = frame === '' || connection.send(frame)
+        // Every item counts, even when the stream then asks us to pause: the stream may call
+        // pull() again in the same tick, and this is what lets the event loop run.
         if (++written === FRAMES_PER_TURN) {
           written = 0
           await nextMacrotask()
         }
+        if (!more && !wanted) break
       }
     } catch (err) {
       finished = true
-      fail(err)
+      // Once the stream has stopped, a rejection is the source reacting to our abort: expected.
+      if (connection.stopped) connection.log.debug({ err }, 'fastify-sse-hub: event source ended after the stream closed')
+      else fail(err)
     } finally {
       pulling = false
     }
@@ -64,7 +73,8 @@ export function pump (connection: SseConnection, iterable: Iterable<unknown> | A
 
   connection.attach({
     pull () {
-      if (!pulling && !finished) pull() // never rejects: pull() catches everything
+      if (pulling) wanted = true
+      else if (!finished) pull() // never rejects: pull() catches everything
     },
     close (reason: CloseReason) {
       if (finished || iterator?.return === undefined) return
