@@ -70,7 +70,7 @@ export class SseHub implements SubscriptionHost {
 
   /** Connects the backplane; called once when the plugin registers. */
   async start (): Promise<void> {
-    await this.backplane.start((channel, event) => { this.#deliver(channel, event) })
+    await this.backplane.start((channel, event) => { this.#deliver(channel, event) }, this.store)
   }
 
   /**

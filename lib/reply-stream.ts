@@ -41,8 +41,9 @@ function setHeaders (reply: FastifyReply): void {
   // Hooks and other plugins may have chosen these: keep their choice.
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-cache')
   if (!reply.hasHeader('x-accel-buffering')) reply.header('x-accel-buffering', 'no')
-  const { httpVersionMajor, httpVersionMinor } = reply.request.raw
-  if (httpVersionMajor === 1 && httpVersionMinor === 1) reply.header('connection', 'keep-alive')
+  // HTTP/1.1 only (HTTP/2 forbids the header), and never against a client's `Connection: close`:
+  // Node has already weighed both in shouldKeepAlive, and an explicit header would override it.
+  if ((reply.raw as { shouldKeepAlive?: boolean }).shouldKeepAlive === true) reply.header('connection', 'keep-alive')
   reply.removeHeader('content-length')
 }
 

@@ -6,12 +6,12 @@ import type { SseSource } from './reply-stream.js'
 /**
  * A typed event map: event name -> data type. `reply.sse<MyEvents>(source)` then accepts
  * only messages whose `event` and `data` match, e.g.
- * `type MyEvents = { tick: { now: number }, done: null }`.
+ * `type MyEvents = { tick: { now: number }, done: null }` (an `interface` works too).
  */
-export type SseEventMap = Record<string, unknown>
+export type SseEventMap<E = Record<string, unknown>> = { [K in keyof E]: unknown }
 
 /** The messages a typed event map allows (plus plain strings and comments). */
-export type SseEventOf<E extends SseEventMap> =
+export type SseEventOf<E extends SseEventMap<E>> =
   | string
   | { [K in keyof E & string]: { event: K, data: E[K], id?: string | number, retry?: number, comment?: string } }[keyof E & string]
   | { comment: string, id?: string | number, retry?: number }
@@ -23,8 +23,9 @@ declare module 'fastify' {
      * `({ signal, lastEventId, request }) => AsyncIterable`, or `app.sseHub.subscribe(...)`.
      * Returns the reply, so `return reply.sse(...)` works in any handler.
      */
-    sse<E extends SseEventMap = never>(
-      source: SseSource<[E] extends [never] ? SseInput : SseEventOf<E>>,
+    sse<E extends SseEventMap<E> = never>(
+      // `& object`: a string is iterable, but not a source (it is refused at run time).
+      source: SseSource<NoInfer<[E] extends [never] ? SseInput : SseEventOf<E>>> & object,
       options?: SseReplyOptions
     ): this
   }
