@@ -6,6 +6,11 @@ import type { Readable } from 'node:stream'
 import { createParser } from 'eventsource-parser'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 
+export { runReplayStoreContract } from './replay/contract.js'
+export type { ContractTest, ReplayStoreFixture, ReplayStoreFactory } from './replay/contract.js'
+export { runBackplaneContract } from './backplane/contract.js'
+export type { BackplaneFixture, BackplaneFactory, BackplaneInstance } from './backplane/contract.js'
+
 /** One event as a client sees it. `id` and `event` are absent when the frame had none. */
 export interface ParsedEvent {
   id?: string
