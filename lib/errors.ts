@@ -57,5 +57,8 @@ export function describe (value: unknown): string {
   else if (value === null || typeof value !== 'object') text = String(value)
   else if (Array.isArray(value)) text = 'an array'
   else text = 'an object'
-  return text.length > 64 ? `${text.slice(0, 61)}...` : text
+  if (text.length <= 64) return text
+  // Cut before a surrogate pair rather than through it: no lone surrogate in the message.
+  const code = text.charCodeAt(60)
+  return `${text.slice(0, code >= 0xd800 && code <= 0xdbff ? 60 : 61)}...`
 }

@@ -19,6 +19,27 @@ function utf8Length (text: string): number {
   return bytes
 }
 
+const NON_ASCII = /[^\u0000-\u007f]/ // eslint-disable-line no-control-regex
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/ // eslint-disable-line no-control-regex
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Node hands header values over as latin1 (one char per byte), but clients send
+ * Last-Event-ID as UTF-8: turn such a value back into the id the client meant. A value
+ * that is not a valid UTF-8 byte sequence, or already holds wider characters (e.g. from
+ * `app.inject`), is kept as it is.
+ */
+export function decodeHeader (value: string): string {
+  if (!NON_ASCII.test(value) || BEYOND_LATIN1.test(value)) return value
+  const bytes = new Uint8Array(value.length)
+  for (let i = 0; i < value.length; i++) bytes[i] = value.charCodeAt(i)
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    return value
+  }
+}
+
 export type LastEventIdRejection = 'too-long' | 'forbidden-character'
 
 /** Why a value is not an acceptable id, or undefined when it is. */
@@ -38,12 +59,14 @@ export interface LastEventIdResult {
 
 /**
  * The header wins; the `lastEventId` query parameter is the fallback for polyfills that
- * cannot set headers. An empty, over-long or CR/LF/NUL-holding value counts as absent.
+ * cannot set headers. An empty, over-long (in UTF-8 bytes) or CR/LF/NUL-holding value
+ * counts as absent. `header` is the raw value Node gives (latin1-decoded; see decodeHeader).
  */
 export function readLastEventId (header: unknown, query: unknown): LastEventIdResult {
   let rejected: LastEventIdResult['rejected']
-  for (const [from, value] of [['header', header], ['query', query]] as const) {
-    if (typeof value !== 'string' || value === '') continue
+  for (const [from, raw] of [['header', header], ['query', query]] as const) {
+    if (typeof raw !== 'string' || raw === '') continue
+    const value = from === 'header' ? decodeHeader(raw) : raw
     const reason = rejectLastEventId(value)
     if (reason === undefined) return rejected === undefined ? { value } : { value, rejected }
     rejected ??= { from, reason }

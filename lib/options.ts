@@ -65,7 +65,10 @@ export interface ResolvedOptions {
   maxBufferedBytes: number
 }
 
-const KNOWN = new Set(['heartbeatInterval', 'retry', 'serialize', 'maxBufferedBytes', 'replayStore', 'backplane'])
+const STREAM_KNOWN = new Set(['heartbeatInterval', 'retry', 'serialize'])
+const KNOWN = new Set([...STREAM_KNOWN, 'maxBufferedBytes', 'replayStore', 'backplane'])
+/** Options Fastify's `register()` itself takes (and types) for every plugin; ours ignores them. */
+const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 /** Largest delay setTimeout accepts; longer ones fire at once. */
 const MAX_TIMER = 2 ** 31 - 1
 
@@ -77,7 +80,19 @@ function isInt (value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boo
   return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max
 }
 
+function checkKeys (options: object, known: Set<string>, where: string, ignored?: Set<string>): void {
+  for (const key of Object.keys(options)) {
+    if (known.has(key) || ignored?.has(key) === true) continue
+    check(false, `${where}${key}`, (options as Record<string, unknown>)[key], `Known options are ${[...known].join(', ')}`)
+  }
+}
+
+/** Validates `reply.sse()` options (`where` prefixes the option name in the error), or, with `where` '', the stream part of the plugin options. */
 export function checkStreamOptions (options: SseReplyOptions, where: string): void {
+  if (where !== '') {
+    check(options !== null && typeof options === 'object', where.replace(/\.$/, ''), options, 'Pass an object')
+    checkKeys(options, STREAM_KNOWN, where)
+  }
   const { heartbeatInterval, retry, serialize } = options
   if (heartbeatInterval !== undefined) {
     check(isInt(heartbeatInterval, 0, MAX_TIMER), `${where}heartbeatInterval`, heartbeatInterval,
@@ -94,9 +109,7 @@ export function checkStreamOptions (options: SseReplyOptions, where: string): vo
 /** Validates the plugin options once, at registration, and fills in the defaults. */
 export function resolveOptions (options: FastifySseHubOptions): ResolvedOptions {
   check(options !== null && typeof options === 'object', 'options', options, 'Pass an object')
-  for (const key of Object.keys(options)) {
-    check(KNOWN.has(key), key, (options as Record<string, unknown>)[key], `Known options are ${[...KNOWN].join(', ')}`)
-  }
+  checkKeys(options, KNOWN, '', REGISTER_OPTIONS)
   checkStreamOptions(options, '')
   const { maxBufferedBytes, replayStore, backplane } = options
   if (maxBufferedBytes !== undefined) {
@@ -109,7 +122,8 @@ export function resolveOptions (options: FastifySseHubOptions): ResolvedOptions 
   }
   if (backplane !== undefined) {
     const ok = backplane !== null && typeof backplane === 'object' && typeof backplane.publish === 'function' &&
-      typeof backplane.subscribe === 'function' && typeof backplane.start === 'function'
+      typeof backplane.subscribe === 'function' && typeof backplane.start === 'function' &&
+      typeof backplane.unsubscribe === 'function' && typeof backplane.close === 'function'
     check(ok, 'backplane', backplane, 'Pass a Backplane (an object with start(), publish(), subscribe(), unsubscribe() and close())')
   }
   return {
