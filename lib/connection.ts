@@ -18,6 +18,9 @@ export interface Producer {
   close (reason: CloseReason): void
 }
 
+/** Bytes held back by cork before they are flushed without waiting for the next tick. */
+const CORK_LIMIT = 16 * 1024
+
 /** How long shutdown waits for a stream to flush its end before cutting it. */
 const SHUTDOWN_GRACE_MS = 500
 
@@ -81,10 +84,15 @@ export class SseConnection extends Readable implements HeartbeatTarget {
       this.res.cork()
       process.nextTick(uncork, this)
     }
-    return this.push(frame)
+    const more = this.push(frame)
+    // A producer that never yields (a tight `await publish()` loop) would hold everything
+    // corked until the loop ends: flush early, so a fast reader drains as we go.
+    if (this.#corked && this.res.writableLength >= CORK_LIMIT) this.uncork()
+    return more
   }
 
   uncork (): void {
+    if (!this.#corked) return
     this.#corked = false
     ;(this.res as ServerResponse).uncork()
   }
