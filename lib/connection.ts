@@ -116,8 +116,10 @@ export class SseConnection extends Readable implements HeartbeatTarget {
     this.res.once('finish', () => {
       clearTimeout(cut)
       // A keep-alive socket would stay open (and hold up server.close()) after this response.
-      const socket = (this.res as ServerResponse).socket
-      if (socket !== null && !('session' in this.res)) socket.destroySoon()
+      // Not for HTTP/2, where the socket is the whole session; light-my-request's stand-in has no destroySoon.
+      if ('stream' in this.res) return
+      const socket = this.res.socket as { destroySoon?: () => void } | null
+      socket?.destroySoon?.()
     })
     this.finish()
   }

@@ -168,6 +168,10 @@ export class SseHub implements SubscriptionHost {
     }
   }
 
+  compareIds (a: string, b: string): number | undefined {
+    return this.store.compareIds?.(a, b)
+  }
+
   encode (event: HubEvent): Buffer {
     return Buffer.from(encodeMessage(event, this.#serialize))
   }

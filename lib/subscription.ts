@@ -17,6 +17,7 @@ export interface SubscriptionHost {
   join (subscription: Subscription): Promise<void>
   leave (subscription: Subscription): void
   readAfter (channel: string, lastEventId: string): Promise<{ gap: false, events: StoredEvent[] } | { gap: true, reason: GapReason }>
+  compareIds (a: string, b: string): number | undefined
   encode (event: HubEvent): Buffer
   dropped (subscription: Subscription, err: Error): void
   failed (subscription: Subscription, err: unknown): void
@@ -60,7 +61,9 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
   #ended = false
   #started = false
   #error: Error | undefined
-  /** Ids just replayed: live copies of them are dropped (a publish racing the resume). */
+  /** The newest id the client has (its lastEventId, or the last replayed): live events up to it are copies. */
+  #floor: string | undefined
+  /** Ids just replayed, for stores that cannot order ids. */
   #replayed: Set<string> | undefined
   #sink: SseConnection | undefined
   #waiters: Waiter[] = []
@@ -120,9 +123,13 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
       if (sink.bufferedBytes > this.host.maxBufferedBytes) this.#overflow(sink.bufferedBytes)
       return
     }
-    if (this.#replayed !== undefined) {
-      if (this.#replayed.has(event.id)) return
-      this.#replayed = undefined // live events arrive in id order: no later one can be a replayed one
+    if (this.#floor !== undefined) {
+      // A publish racing the resume, or a backplane running late, can bring an event the
+      // client already has. Live events arrive in id order: after the first newer one, none is.
+      const order = this.host.compareIds(event.id, this.#floor)
+      if (order === undefined ? (this.#replayed as Set<string>).has(event.id) : order <= 0) return
+      this.#floor = undefined
+      this.#replayed = undefined
     }
     this.#push({ event, frame })
   }
@@ -156,8 +163,10 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
       if (result.gap) {
         this.#push(this.#reset(result.reason, lastEventId))
       } else {
+        this.#floor = lastEventId
         this.#replayed = new Set()
         for (const event of result.events) {
+          this.#floor = event.id
           this.#replayed.add(event.id)
           this.#push({ event, frame: this.host.encode(event), replay: true })
         }

@@ -137,6 +137,13 @@ export class MemoryReplayStore implements ReplayStore {
     return { gap: false, events: log.after(seq) }
   }
 
+  compareIds (a: string, b: string): number | undefined {
+    const x = ID.exec(a)
+    const y = ID.exec(b)
+    if (x === null || y === null || x[1] !== this.epoch || y[1] !== this.epoch) return undefined
+    return Number(x[2]) - Number(y[2])
+  }
+
   /** Drops expired events, and channel logs left empty (remembering how far they went). */
   sweep (): void {
     if (this.maxAgeMs === undefined) return

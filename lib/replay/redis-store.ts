@@ -100,6 +100,17 @@ export class RedisReplayStore implements ReplayStore {
     return { gap: false, events: reply[1].map(entry => toEvent(epoch, entry)) }
   }
 
+  /** Orders two ids of one epoch by their stream ids; undefined for malformed ids or different epochs. */
+  compareIds (a: string, b: string): number | undefined {
+    const x = ID.exec(a)
+    const y = ID.exec(b)
+    if (x === null || y === null || x[1] !== y[1]) return undefined
+    const [xs, xq] = (x[2] as string).split('-').map(BigInt) as [bigint, bigint]
+    const [ys, yq] = (y[2] as string).split('-').map(BigInt) as [bigint, bigint]
+    if (xs !== ys) return xs < ys ? -1 : 1
+    return xq === yq ? 0 : xq < yq ? -1 : 1
+  }
+
   /** The id of the channel's newest event, or undefined when it has none. */
   async lastId (channel: string): Promise<string | undefined> {
     const id = await this.#run(LAST_ID, channel, []) as string | null

@@ -36,6 +36,12 @@ export interface ReplayStore {
   append (channel: string, event: NewEvent): Promise<StoredEvent>
   /** Every retained event after `lastEventId` in the channel, oldest first, or a gap. */
   readAfter (channel: string, lastEventId: string): Promise<ReadAfterResult>
+  /**
+   * Orders two ids this store issued for one channel: negative, zero or positive; undefined
+   * when it cannot tell (e.g. a foreign id). Optional, but without it a resuming subscriber
+   * can only recognise late live copies of the events it just replayed, not older ones.
+   */
+  compareIds? (a: string, b: string): number | undefined
   /** Releases what the store created (timers, connections it opened). Called on app close. */
   close? (): Promise<void>
 }
