@@ -1,0 +1,127 @@
+// The hub over real sockets, with the real WHATWG client: resume, races, slow consumers.
+import t from 'tap'
+import net from 'node:net'
+import type { Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { EventSource } from 'eventsource'
+import { MemoryReplayStore } from '../lib/index.js'
+import type { FastifySseHubOptions } from '../lib/index.js'
+import { build, until } from './helpers/build.js'
+import type { Teardown } from './helpers/build.js'
+import { openSse } from './helpers/sse-client.js'
+
+interface Received { id: string, data: string }
+
+async function roomServer (t: Teardown, options: FastifySseHubOptions = {}) {
+  const app = await build(t, { retry: 5, heartbeatInterval: 0, ...options })
+  const sockets = new Set<Socket>()
+  app.get('/room', (request, reply) => {
+    const socket = request.raw.socket
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    return reply.sse(app.sseHub.subscribe('room', { lastEventId: request.lastEventId }))
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/room`
+  /** Cuts every open stream the way a flaky network does. */
+  const drop = (): void => { for (const socket of sockets) socket.destroy() }
+  return { app, url, drop, sockets }
+}
+
+function listen (t: Teardown, url: string) {
+  const source = new EventSource(url)
+  t.teardown(() => source.close())
+  const received: Received[] = []
+  let opens = 0
+  source.onopen = () => { opens++ }
+  source.onmessage = (event) => { received.push({ id: event.lastEventId, data: event.data as string }) }
+  return { source, received, opens: () => opens }
+}
+
+t.test('eventsource: 3 events, a dropped connection, 5 published while away, then exactly those 5 and live ones', async (t) => {
+  const { app, url, drop } = await roomServer(t)
+  const client = listen(t, url)
+  await until(() => client.opens() === 1 && app.sseHub.stats().subscribers === 1, 'the first connection')
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) ids.push((await app.sseHub.publish('room', `before ${i}`)).id)
+  await until(() => client.received.length === 3, 'three events')
+  drop()
+  // Published while the client is away (it cannot reconnect before these run: no I/O in between).
+  for (let i = 0; i < 5; i++) ids.push((await app.sseHub.publish('room', `away ${i}`)).id)
+  await until(() => client.received.length === 8, 'the missed events after the reconnect')
+  t.equal(client.opens(), 2, 'the browser-style client reconnected by itself')
+  ids.push((await app.sseHub.publish('room', 'live')).id)
+  await until(() => client.received.length === 9, 'the live event')
+  t.same(client.received, [
+    ...[0, 1, 2].map((i) => ({ id: ids[i], data: `before ${i}` })),
+    ...[0, 1, 2, 3, 4].map((i) => ({ id: ids[i + 3], data: `away ${i}` })),
+    { id: ids[8], data: 'live' }
+  ])
+})
+
+t.test('eventsource: publishing continuously through 100 reconnects delivers every id exactly once, in order', async (t) => {
+  const { app, url, drop } = await roomServer(t)
+  const client = listen(t, url)
+  await until(() => client.opens() === 1 && app.sseHub.stats().subscribers === 1, 'the first connection')
+  const published: string[] = []
+  const state = { publishing: true }
+  const publisher = (async () => {
+    for (let i = 0; state.publishing; i++) {
+      published.push((await app.sseHub.publish('room', `n${i}`)).id)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  })()
+  for (let reconnects = 0; reconnects < 100; reconnects++) {
+    const seen = client.received.length
+    await until(() => client.received.length >= seen + 2 && client.opens() === reconnects + 1, `events on connection ${reconnects + 1}`, 10_000)
+    drop()
+  }
+  await until(() => client.opens() === 101, 'the last reconnect', 10_000)
+  state.publishing = false
+  await publisher
+  await until(() => client.received.length >= published.length, `all ${published.length} events`, 10_000)
+  t.equal(client.opens(), 101)
+  t.same(client.received.map((event) => event.id), published, `${published.length} ids, each once, in publish order`)
+  t.comment(`${published.length} events published across 100 reconnects`)
+})
+
+t.test('a subscriber that stops reading is dropped and counted; the others get every event; buffers stay bounded', async (t) => {
+  const maxBufferedBytes = 1 << 20
+  const { app, url } = await roomServer(t, { maxBufferedBytes, replayStore: new MemoryReplayStore({ maxEvents: 16 }) })
+  const { port } = new URL(url)
+  // The stalled client: a raw socket that reads the headers and then never reads again.
+  const stalled = net.connect(Number(port), '127.0.0.1')
+  stalled.write('GET /room HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  await new Promise((resolve) => stalled.once('data', resolve))
+  stalled.pause()
+  const reader = await openSse(url)
+  await until(() => app.sseHub.stats().subscribers === 2, 'both subscribers')
+  const EVENT = 10 * 1024
+  const COUNT = 5_000 // 50 MB
+  const payload = 'x'.repeat(EVENT)
+  const rssBefore = process.memoryUsage().rss
+  let peakBuffered = 0
+  let dropsSeenAt = -1
+  const ids: string[] = []
+  const publishStart = performance.now()
+  for (let i = 0; i < COUNT; i++) {
+    ids.push((await app.sseHub.publish('room', payload)).id)
+    const { bufferedBytes, droppedClients } = app.sseHub.stats()
+    peakBuffered = Math.max(peakBuffered, bufferedBytes)
+    if (droppedClients === 1 && dropsSeenAt === -1) dropsSeenAt = i
+    await new Promise((resolve) => setImmediate(resolve)) // a publisher that lives on I/O, as servers do
+  }
+  const publishMs = performance.now() - publishStart
+  await until(() => reader.events.length === COUNT, 'every event at the reader', 10_000)
+  const rssGrowth = process.memoryUsage().rss - rssBefore
+  t.equal(app.sseHub.stats().droppedClients, 1, 'the stalled client was dropped and counted')
+  t.ok(dropsSeenAt >= 0, `dropped after ${dropsSeenAt} events`)
+  t.equal(app.sseHub.stats().subscribers, 1, 'the reader is still subscribed')
+  t.ok(reader.events.every((event, i) => event.id === ids[i] && event.data === payload), 'the reader got every event, whole and in order')
+  const bound = maxBufferedBytes + 2 * EVENT + 64 * 1024
+  t.ok(peakBuffered <= bound, `peak buffered bytes ${peakBuffered} <= ${bound} (maxBufferedBytes + two events + socket high-water marks)`)
+  t.comment(`published 50 MB in ${publishMs.toFixed(0)} ms; RSS grew ${(rssGrowth / 1048576).toFixed(1)} MiB (includes the in-process reader)`)
+  t.ok(rssGrowth < 64 * 1048576, `RSS growth ${(rssGrowth / 1048576).toFixed(1)} MiB stays far below the 50 MB published`)
+  stalled.destroy()
+  reader.destroy()
+})
