@@ -204,7 +204,7 @@ export class SseHub implements SubscriptionHost {
   /** One published event, to every local subscriber: encoded once, the same bytes for all. */
   #deliver (channel: string, event: StoredEvent): void {
     const subscribers = this.#channels.get(channel)?.subscribers
-    if (subscribers === undefined || subscribers.size === 0) return
+    if (subscribers === undefined) return // (a channel is forgotten with its last subscriber)
     let frame: Buffer
     try {
       frame = this.encode(event)

@@ -37,6 +37,9 @@ interface Entry {
   replay?: boolean
 }
 
+/** Largest write made of queued frames. */
+const COALESCE_BYTES = 64 * 1024
+
 /** Connects a subscription straight to a stream (reply.sse's fast path). */
 export const kAttach = Symbol('fastify-sse-hub.attach')
 
@@ -78,10 +81,6 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
   /** Bytes waiting for this subscriber. */
   get bufferedBytes (): number {
     return this.#sink === undefined ? this.#queuedBytes : this.#queuedBytes + this.#sink.bufferedBytes
-  }
-
-  get ended (): boolean {
-    return this.#ended
   }
 
   [Symbol.asyncIterator] (): this {
@@ -203,6 +202,20 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
     return entry
   }
 
+  /** Queued frames joined into one write of about `limit` bytes (a replay is one or two writes, not a thousand). */
+  #take (limit: number): Buffer {
+    const first = this.#shift().frame
+    if (this.#head === this.#queue.length || first.length >= limit) return first
+    const frames = [first]
+    let bytes = first.length
+    while (this.#head < this.#queue.length && bytes < limit) {
+      const frame = this.#shift().frame
+      frames.push(frame)
+      bytes += frame.length
+    }
+    return Buffer.concat(frames, bytes)
+  }
+
   /** Writes queued entries while the socket takes them (sink), or hands one to a waiting next(). */
   #drain (): void {
     if (!this.#ready || this.#ended) return
@@ -214,7 +227,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
       return
     }
     while (this.#head < this.#queue.length) {
-      if (!sink.send(this.#shift().frame) && this.#head < this.#queue.length) return
+      if (!sink.send(this.#take(COALESCE_BYTES)) && this.#head < this.#queue.length) return
     }
     this.#live = true
   }

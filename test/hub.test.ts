@@ -290,3 +290,35 @@ t.test('an iterating subscriber that falls maxBufferedBytes behind is dropped wi
   t.equal(app.sseHub.stats().subscribers, 0)
   t.equal(app.logs.find((line) => line.msg === 'fastify-sse-hub: slow subscriber dropped')?.err?.code, 'FST_SSE_SLOW_CONSUMER')
 })
+
+t.test('store failures of any shape become FST_SSE_STORE_UNAVAILABLE, and one already wrapped is kept as it is', async (t) => {
+  const wrapped = new (await import('../lib/index.js')).errorCodes.FST_SSE_STORE_UNAVAILABLE('redis down')
+  const failures: unknown[] = ['a string', null, wrapped]
+  let next = 0
+  const store: ReplayStore = {
+    append: async () => { throw failures[next++] },
+    readAfter: async () => ({ gap: false, events: [] })
+  }
+  const app = await build(t, { replayStore: store })
+  const first = await app.sseHub.publish('c', 'x').catch((e: unknown) => e) as Error & { code: string }
+  t.equal(first.code, 'FST_SSE_STORE_UNAVAILABLE')
+  t.equal(first.cause, 'a string')
+  t.match(first.message, /"a string"/)
+  const second = await app.sseHub.publish('c', 'x').catch((e: unknown) => e) as Error & { code: string }
+  t.equal(second.code, 'FST_SSE_STORE_UNAVAILABLE')
+  t.equal(second.cause, null)
+  t.equal(await app.sseHub.publish('c', 'x').catch((e: unknown) => e), wrapped, 'not wrapped twice')
+})
+
+t.test('a resume writes big and small replayed events whole and in order', async (t) => {
+  const app = await chatApp(t, { maxBufferedBytes: 64 * 1024 })
+  const big = 'b'.repeat(70 * 1024)
+  const first = await app.sseHub.publish('room:big', 'start')
+  const sent = [big, 'small', big, big, 'tail']
+  const ids: string[] = []
+  for (const data of sent) ids.push((await app.sseHub.publish('room:big', data)).id)
+  const stream = await injectEventStream(app, { url: '/rooms/big', headers: { 'last-event-id': first.id } })
+  t.same(await stream.take(5), sent.map((data, i) => ({ id: ids[i], data })), 'replay larger than maxBufferedBytes is not a reason to drop')
+  t.equal(app.sseHub.stats().droppedClients, 0)
+  await stream.close()
+})
