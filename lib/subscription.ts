@@ -116,19 +116,20 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
 
   /** A live event from the hub: the hot path of a broadcast. */
   offer (event: HubEvent & { id: string }, frame: Buffer): void {
+    if (this.#floor !== undefined) {
+      // A publish racing the resume, or a backplane running late (its pub/sub connection is
+      // not the one the replay was read on), can bring an event the client already has, even
+      // after the replay was written. Live events arrive in id order: after the first newer one, none is.
+      const order = this.host.compareIds(event.id, this.#floor)
+      if (order === undefined ? (this.#replayed as Set<string>).has(event.id) : order <= 0) return
+      this.#floor = undefined
+      this.#replayed = undefined
+    }
     if (this.#live) {
       const sink = this.#sink as SseConnection
       sink.send(frame)
       if (sink.bufferedBytes > this.host.maxBufferedBytes) this.#overflow(sink.bufferedBytes)
       return
-    }
-    if (this.#floor !== undefined) {
-      // A publish racing the resume, or a backplane running late, can bring an event the
-      // client already has. Live events arrive in id order: after the first newer one, none is.
-      const order = this.host.compareIds(event.id, this.#floor)
-      if (order === undefined ? (this.#replayed as Set<string>).has(event.id) : order <= 0) return
-      this.#floor = undefined
-      this.#replayed = undefined
     }
     this.#push({ event, frame })
   }
