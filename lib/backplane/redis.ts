@@ -189,6 +189,20 @@ export class RedisBackplane implements Backplane {
     this.#deliver?.(channel, event)
   }
 
+  /** What the store holds for a channel after the last event delivered here. */
+  async #missed (channel: string, state: ChannelState, store: ReplayStore): Promise<StoredEvent[]> {
+    let read = state.last === undefined ? undefined : await store.readAfter(channel, state.last)
+    if (read === undefined || (read.gap && read.reason === 'epoch')) {
+      // Nothing delivered here yet (the channel had no history when subscribed), or the history
+      // was wiped and began again (a new epoch, e.g. Redis restarted without persistence):
+      // every event of the current history came after the last one delivered here.
+      const start = store instanceof RedisReplayStore ? await store.startId(channel) : undefined
+      read = start === undefined ? undefined : await store.readAfter(channel, start)
+    }
+    // Any other gap (history trimmed while we were away) cannot be recovered here.
+    return read === undefined || read.gap ? [] : read.events
+  }
+
   /**
    * After a reconnect: hold live messages, resubscribe every channel, deliver what the store
    * holds after the last id delivered per channel, then the held messages (deduped by id).
@@ -203,10 +217,7 @@ export class RedisBackplane implements Backplane {
     try {
       await sub.subscribe(...channels.map(([channel]) => this.channelPrefix + channel))
       for (const [channel, state] of channels) {
-        if (state.last === undefined) continue
-        const read = await store.readAfter(channel, state.last)
-        // A gap (history trimmed or wiped while we were away) cannot be recovered here.
-        if (!read.gap) for (const event of read.events) this.#accept(channel, state, event)
+        for (const event of await this.#missed(channel, state, store)) this.#accept(channel, state, event)
       }
     } catch {
       // Down again, or the store failed: deliver nothing out of order. Subscribers get the

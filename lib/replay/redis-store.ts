@@ -117,6 +117,16 @@ export class RedisReplayStore implements ReplayStore {
     return id ?? undefined
   }
 
+  /**
+   * The id just before the channel's current history, `<epoch>:0-0`: reading after it gives
+   * every event of this epoch (or an `expired` gap once its start was trimmed). Undefined
+   * when the channel has no history.
+   */
+  async startId (channel: string): Promise<string | undefined> {
+    const last = await this.lastId(channel)
+    return last === undefined ? undefined : `${last.slice(0, last.indexOf(':'))}:0-0`
+  }
+
   /** Nothing to release: the client is yours. */
   async close (): Promise<void> {}
 
