@@ -54,7 +54,12 @@ export class SseConnection extends Readable implements HeartbeatTarget {
     this.push(opening)
     registry.add(this)
     this.#ticker = heartbeats.add(this, heartbeatInterval)
-    res.once('close', () => this.destroy())
+    res.once('close', () => {
+      this.destroy()
+      // Only now: a stream whose source has ended may still be flushing to a slow client, and
+      // shutdown must reach it too (or its HTTP/2 session holds up server.close()).
+      registry.delete(this)
+    })
   }
 
   /** Aborted when the stream closes, for whatever reason. */
@@ -69,15 +74,21 @@ export class SseConnection extends Readable implements HeartbeatTarget {
 
   /** Bytes written but not yet taken by the socket. */
   get bufferedBytes (): number {
-    return this.readableLength + (this.res.writableLength ?? 0)
+    return this.readableLength + this.res.writableLength
   }
 
   attach (producer: Producer): void {
     this.#producer = producer
   }
 
-  /** Queues one whole frame; false once the socket is full (the producer should wait for pull()). */
+  /**
+   * Queues one whole frame; false once the socket is full (the producer should wait for pull()).
+   * Once the stream is ending (finish(), e.g. shutdown flushing to a slow client) frames are
+   * dropped: a hub subscription still live meanwhile must not push after the end. Its client
+   * gets them from the replay store when it reconnects.
+   */
   send (frame: string | Buffer): boolean {
+    if (this.#ended) return false
     if (this.#ticker !== undefined) this.lastTick = this.#ticker.tick
     if (!this.#corked && 'cork' in this.res) {
       this.#corked = true
@@ -108,26 +119,40 @@ export class SseConnection extends Readable implements HeartbeatTarget {
     this.push(null)
   }
 
-  /** Ends the stream because the server is closing: flush, then close the socket. */
+  /**
+   * Ends the response because the server is closing (its source may have ended already, the
+   * response still flushing): flush, then let the socket go (HTTP/2: the session), so that
+   * server.close() is not held up; cut it all after a grace period.
+   */
   shutdown (): void {
-    if (this.stopped) return
-    this.reason = 'shutdown'
-    const cut = setTimeout(() => this.res.destroy(), SHUTDOWN_GRACE_MS).unref()
-    this.res.once('finish', () => {
-      clearTimeout(cut)
-      // A keep-alive socket would stay open (and hold up server.close()) after this response.
-      // Not for HTTP/2, where the socket is the whole session; light-my-request's stand-in has no destroySoon.
-      if ('stream' in this.res) return
-      const socket = this.res.socket as { destroySoon?: () => void } | null
-      socket?.destroySoon?.()
+    this.reason ??= 'shutdown'
+    // Read both now: a finished response lets go of its socket, a destroyed stream of its session.
+    const session = 'stream' in this.res ? this.res.stream.session : undefined
+    const socket = this.res.socket as { destroySoon?: () => void } | null
+    const cut = setTimeout(() => {
+      this.res.destroy()
+      // HTTP/2: the grace period is over for the whole session too. (A graceful close would
+      // wait for the peer, and a client that stopped reading never answers.)
+      session?.destroy()
+    }, SHUTDOWN_GRACE_MS).unref()
+    this.res.once('close', () => {
+      if (session !== undefined) {
+        // HTTP/2: Node < 24 does not close sessions on server.close(), and Fastify only does
+        // with forceCloseConnections: true. Graceful: GOAWAY; other streams on it finish first.
+        // `cut` stays armed: a peer that does not close its side by then loses the session.
+        session.close()
+      } else {
+        clearTimeout(cut)
+        // HTTP/1.1 keep-alive: the socket would stay open. (light-my-request's has no destroySoon.)
+        socket?.destroySoon?.()
+      }
     })
     this.finish()
   }
 
   /** Closes the client's connection at once (slow consumer, failure). */
   cut (reason: CloseReason): void {
-    if (this.stopped) return
-    this.reason = reason
+    this.reason ??= reason // (a stream already closing keeps its first reason; destroying twice is harmless)
     this.res.destroy()
     this.destroy()
   }
@@ -139,7 +164,6 @@ export class SseConnection extends Readable implements HeartbeatTarget {
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
     this.reason ??= this.#ended ? 'end' : 'client'
     this.heartbeats.remove(this, this.heartbeatInterval)
-    this.registry.delete(this)
     this.#controller?.abort(this.reason)
     this.log.debug({ reason: this.reason }, 'fastify-sse-hub: stream closed')
     const producer = this.#producer
@@ -149,7 +173,7 @@ export class SseConnection extends Readable implements HeartbeatTarget {
   }
 }
 
-/** Every open stream of one app, so that closing the app ends them. */
+/** Every open SSE response of one app (until the response closes), so that closing the app ends them. */
 export class ConnectionRegistry {
   readonly open = new Set<SseConnection>()
   #drained: (() => void) | undefined

@@ -65,8 +65,13 @@ export async function injectEventStream (app: FastifyInstance, options: string |
   let retry: number | undefined
   let ended = false
   let failure: Error | undefined
-  let wake: (() => void) | undefined
-  const notify = (): void => { wake?.() }
+  /** Callers of waitFor() parked until something happens (take() may be called concurrently); each then checks again. */
+  const waiting = new Set<() => void>()
+  const notify = (): void => {
+    const woken = [...waiting]
+    waiting.clear()
+    for (const wake of woken) wake()
+  }
 
   const parser = createParser({
     onEvent: (event) => { buffered.push(toParsed(event)); notify() },
@@ -75,26 +80,28 @@ export async function injectEventStream (app: FastifyInstance, options: string |
   })
   stream.setEncoding('utf8')
   stream.on('data', (chunk: string) => { parser.feed(chunk) })
-  const done = new Promise<void>((resolve) => {
-    stream.once('end', () => { ended = true; notify(); resolve() })
-    stream.once('close', () => { ended = true; notify(); resolve() })
-    stream.once('error', (err) => { failure ??= err; ended = true; notify(); resolve() })
-  })
+  const onEnd = (): void => { ended = true; notify() }
+  stream.once('end', onEnd)
+  stream.once('close', onEnd)
+  stream.once('error', (err) => { failure ??= err; onEnd() })
 
-  async function waitFor (ready: () => boolean, timeout: number, what: string): Promise<void> {
-    const timer = setTimeout(() => {
-      failure = new Error(`injectEventStream: timed out after ${timeout} ms waiting for ${what} (have ${buffered.length})`)
-      notify()
-    }, timeout)
+  /**
+   * Resolves with `result()` as soon as `ready()` (in the same turn, so concurrent calls each get
+   * their own events); rejects when the stream fails or ends first, or after `timeout` ms.
+   */
+  async function waitFor<T> (ready: () => boolean, result: () => T, timeout: number, what: string): Promise<T> {
+    let timedOut = false
+    const timer = setTimeout(() => { timedOut = true; notify() }, timeout)
     try {
       while (!ready()) {
         if (failure !== undefined) throw failure
         if (ended) throw new Error(`injectEventStream: the stream ended before ${what} (have ${buffered.length})`)
-        await new Promise<void>((resolve) => { wake = resolve })
+        if (timedOut) throw new Error(`injectEventStream: timed out after ${timeout} ms waiting for ${what} (have ${buffered.length})`)
+        await new Promise<void>((resolve) => { waiting.add(resolve) })
       }
+      return result()
     } finally {
       clearTimeout(timer)
-      wake = undefined
     }
   }
 
@@ -104,15 +111,12 @@ export async function injectEventStream (app: FastifyInstance, options: string |
     comments,
     get retry () { return retry },
     async take (count, { timeout = 5_000 } = {}) {
-      await waitFor(() => buffered.length >= count, timeout, `${count} events`)
-      return buffered.splice(0, count)
+      return await waitFor(() => buffered.length >= count, () => buffered.splice(0, count), timeout, `${count} events`)
     },
     async rest ({ timeout = 5_000 } = {}) {
-      const timer = setTimeout(() => { failure ??= new Error(`injectEventStream: the stream did not end within ${timeout} ms`); ended = true; notify() }, timeout)
-      await done
-      clearTimeout(timer)
+      const events = await waitFor(() => ended, () => buffered.splice(0), timeout, 'the end of the stream')
       if (failure !== undefined && !/aborted|destroyed/i.test(failure.message)) throw failure
-      return buffered.splice(0)
+      return events
     },
     async close () {
       // What a departing client looks like to the server: the response closes before it
