@@ -41,6 +41,8 @@ export class SseConnection extends Readable implements HeartbeatTarget {
   #ticker: { readonly tick: number } | undefined
   #corked = false
   #ended = false
+  /** Fastify piped this very stream into the response (no onSend hook replaced it). */
+  #piped = false
 
   constructor (
     readonly res: RawResponse,
@@ -54,6 +56,7 @@ export class SseConnection extends Readable implements HeartbeatTarget {
     this.push(opening)
     registry.add(this)
     this.#ticker = heartbeats.add(this, heartbeatInterval)
+    res.once('pipe', (source: unknown) => { this.#piped = source === this })
     res.once('close', () => {
       this.destroy()
       // Only now: a stream whose source has ended may still be flushing to a slow client, and
@@ -100,6 +103,20 @@ export class SseConnection extends Readable implements HeartbeatTarget {
     // corked until the loop ends: flush early, so a fast reader drains as we go.
     if (this.#corked && this.res.writableLength >= CORK_LIMIT) this.uncork()
     return more
+  }
+
+  /**
+   * The broadcast hot path: when Fastify piped this stream straight into the response and
+   * nothing waits in it, a frame goes to the response directly, skipping the stream's
+   * machinery (same bytes, same order). Otherwise it is queued like any other frame.
+   */
+  write (frame: Buffer): void {
+    if (!this.#piped || this.readableLength > 0 || this.#ended) {
+      this.send(frame)
+      return
+    }
+    if (this.#ticker !== undefined) this.lastTick = this.#ticker.tick
+    ;(this.res as ServerResponse).write(frame)
   }
 
   uncork (): void {

@@ -127,7 +127,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
     }
     if (this.#live) {
       const sink = this.#sink as SseConnection
-      sink.send(frame)
+      sink.write(frame)
       if (sink.bufferedBytes > this.host.maxBufferedBytes) this.#overflow(sink.bufferedBytes)
       return
     }

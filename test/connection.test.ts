@@ -162,7 +162,7 @@ t.test('HTTP/2: a hub event published while shutdown waits on a slow client is d
   // More than the flow-control window and the response's buffer: the rest waits in the stream.
   await app.sseHub.publish('room', { data: 'w'.repeat(200_000) })
   await app.sseHub.publish('room', { data: 'v'.repeat(200_000) })
-  await until(() => (connection?.readableLength ?? 0) > 0, 'frames queued in the stream')
+  await until(() => (connection?.bufferedBytes ?? 0) > 0, 'frames waiting for the client')
 
   const start = performance.now()
   const closing = app.close()

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Transform } from 'node:stream'
 import { InProcessBackplane, MemoryReplayStore } from '../lib/index.js'
 import type { Backplane, NewEvent, ReplayStore, StoredEvent } from '../lib/index.js'
 import { injectEventStream } from '../lib/testing.js'
@@ -320,5 +321,77 @@ t.test('a resume writes big and small replayed events whole and in order', async
   const stream = await injectEventStream(app, { url: '/rooms/big', headers: { 'last-event-id': first.id } })
   t.same(await stream.take(5), sent.map((data, i) => ({ id: ids[i], data })), 'replay larger than maxBufferedBytes is not a reason to drop')
   t.equal(app.sseHub.stats().droppedClients, 0)
+  await stream.close()
+})
+
+t.test('a delivery for a channel with no subscriber here (one just left) is ignored', async (t) => {
+  let deliver: ((channel: string, event: StoredEvent) => void) | undefined
+  const backplane = new InProcessBackplane()
+  const start = backplane.start.bind(backplane)
+  backplane.start = async (d, store) => { deliver = d; await start(d, store) }
+  const app = await build(t, { backplane })
+  deliver?.('nobody-here', { id: 'x-1', data: 'late' })
+  t.same(app.sseHub.stats().subscribers, 0)
+  t.same(app.logs.filter((line) => line.level >= 40), [])
+})
+
+t.test('a subscription returned while its backplane subscribe is pending never reads the store', async (t) => {
+  let release: (() => void) | undefined
+  const backplane = new InProcessBackplane()
+  backplane.subscribe = async () => await new Promise<void>((resolve) => { release = resolve })
+  let reads = 0
+  class CountingStore extends MemoryReplayStore {
+    override async readAfter (channel: string, lastEventId: string) {
+      reads++
+      return await super.readAfter(channel, lastEventId)
+    }
+  }
+  const store = new CountingStore()
+  const app = await build(t, { backplane, replayStore: store })
+  const { id } = await app.sseHub.publish('c', 'x')
+  const subscription = app.sseHub.subscribe('c', { lastEventId: id })
+  const next = subscription.next()
+  await until(() => release !== undefined, 'the backplane subscribe')
+  await subscription.return()
+  release?.()
+  t.same(await next, { done: true, value: undefined })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(reads, 0)
+})
+
+t.test('a store read that fails after the subscription ended is not reported', async (t) => {
+  let fail: ((err: Error) => void) | undefined
+  class StuckStore extends MemoryReplayStore {
+    override async readAfter () {
+      return await new Promise<never>((resolve, reject) => { fail = reject })
+    }
+  }
+  const app = await build(t, { replayStore: new StuckStore() })
+  const subscription = app.sseHub.subscribe('c', { lastEventId: 'x' })
+  const next = subscription.next()
+  await until(() => fail !== undefined, 'the store read')
+  await subscription.return()
+  fail?.(new Error('too late'))
+  t.same(await next, { done: true, value: undefined })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(app.logs.find((line) => line.msg === 'fastify-sse-hub: subscription failed'), undefined)
+})
+
+t.test('when an onSend hook replaces the stream, broadcast frames go through the replacement', async (t) => {
+  const app = await chatApp(t)
+  // Tags every chunk it passes on: a frame written around it would arrive untagged.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!(payload instanceof Transform) && typeof (payload as { pipe?: unknown })?.pipe === 'function') {
+      return (payload as NodeJS.ReadableStream).pipe(new Transform({
+        transform (chunk: Buffer, encoding, callback) { callback(null, Buffer.concat([Buffer.from(': t\n'), chunk])) }
+      }))
+    }
+    return payload
+  })
+  const stream = await injectEventStream(app, '/rooms/hooked')
+  await until(() => app.sseHub.stats().subscribers === 1, 'the subscriber')
+  const { id } = await app.sseHub.publish('room:hooked', 'through the hook')
+  t.same(await stream.take(1), [{ id, data: 'through the hook' }])
+  t.same(stream.comments, ['t', '', 't'], 'the opening chunk and the event both went through the transform')
   await stream.close()
 })
