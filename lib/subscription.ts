@@ -151,8 +151,9 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
   async #resume (): Promise<void> {
     // Join first, then read: an event published meanwhile is queued live and de-duplicated below.
     await this.host.join(this)
+    if (this.#ended) return // returned while joining
     const { lastEventId } = this.options
-    if (lastEventId !== undefined && !this.#ended) {
+    if (lastEventId !== undefined) {
       const result = await this.host.readAfter(this.channel, lastEventId)
       if (this.#ended) return
       const live = this.#queue.splice(this.#head)
@@ -173,8 +174,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
       }
       for (const entry of live) this.offer(entry.event as HubEvent & { id: string }, entry.frame)
     }
-    if (this.#ended) return
-    this.#ready = true
+    this.#ready = true // (#drain does nothing once ended)
     this.#drain()
   }
 

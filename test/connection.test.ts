@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { FastifyServerOptions } from 'fastify'
 import type { SseConnection } from '../lib/connection.js'
+import { injectEventStream } from '../lib/testing.js'
 import { build, until } from './helpers/build.js'
 import { openSse } from './helpers/sse-client.js'
 
@@ -221,3 +222,20 @@ function decodeChunked (raw: string): string {
     at = lineEnd + 2 + size + 2
   }
 }
+
+t.test('once a stream is ending, send() and write() drop frames instead of pushing after the end', async (t) => {
+  const app = await build(t, { heartbeatInterval: 0 })
+  let connection: SseConnection | undefined
+  app.get('/room', (request, reply) => {
+    reply.raw.once('pipe', (source: SseConnection) => { connection = source })
+    return reply.sse(app.sseHub.subscribe('room'))
+  })
+  const stream = await injectEventStream(app, '/room')
+  await until(() => connection !== undefined && app.sseHub.stats().subscribers === 1, 'the stream')
+  const ending = connection as SseConnection
+  ending.finish()
+  t.equal(ending.send('data: pushed after the end\n\n'), false)
+  ending.write(Buffer.from('data: written after the end\n\n'))
+  t.same(await stream.rest(), [], 'nothing after the end reached the client')
+  t.same(app.logs.filter((line) => line.level >= 40), [], 'no push-after-EOF error')
+})

@@ -395,3 +395,23 @@ t.test('when an onSend hook replaces the stream, broadcast frames go through the
   t.same(stream.comments, ['t', '', 't'], 'the opening chunk and the event both went through the transform')
   await stream.close()
 })
+
+t.test('a subscription returned while its store read is pending delivers nothing from it', async (t) => {
+  let answer: (() => void) | undefined
+  class SlowStore extends MemoryReplayStore {
+    override async readAfter (channel: string, lastEventId: string) {
+      await new Promise<void>((resolve) => { answer = resolve })
+      return await super.readAfter(channel, lastEventId)
+    }
+  }
+  const app = await build(t, { replayStore: new SlowStore() })
+  const first = await app.sseHub.publish('c', 'a')
+  await app.sseHub.publish('c', 'b')
+  const subscription = app.sseHub.subscribe('c', { lastEventId: first.id })
+  const next = subscription.next()
+  await until(() => answer !== undefined, 'the store read')
+  await subscription.return()
+  answer?.()
+  t.same(await next, { done: true, value: undefined })
+  t.same(await subscription.next(), { done: true, value: undefined }, 'the replayed b was not queued')
+})
