@@ -1,20 +1,8 @@
 // Nothing leaks over 10,000 connect/disconnect cycles (DESIGN guarantee 4).
 import t from 'tap'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { injectEventStream } from '../lib/testing.js'
+import { retainedHeap } from './helpers/heap.js'
 import { build } from './helpers/build.js'
-
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-
-async function settledHeap (): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setImmediate(resolve))
-    gc()
-  }
-  return process.memoryUsage().heapUsed
-}
 
 t.test('10,000 subscribe/unsubscribe cycles through reply.sse leave the heap at baseline and stats() at zero', async (t) => {
   const app = await build(t, { heartbeatInterval: 1_000 }, { logger: false }) // collected log lines would grow the heap
@@ -24,9 +12,9 @@ t.test('10,000 subscribe/unsubscribe cycles through reply.sse leave the heap at 
     await stream.close()
   }
   for (let i = 0; i < 200; i++) await cycle() // warm up: JIT, pools, lazy structures
-  const before = await settledHeap()
+  const before = await retainedHeap()
   for (let i = 0; i < 10_000; i++) await cycle()
-  const after = await settledHeap()
+  const after = await retainedHeap()
   const growth = after - before
   t.same(app.sseHub.stats(), { channels: 0, subscribers: 0, bufferedBytes: 0, droppedClients: 0, publishedEvents: 0 })
   t.comment(`heap growth over 10,000 streamed cycles: ${(growth / 1024).toFixed(1)} KiB`)
@@ -43,9 +31,9 @@ t.test('10,000 subscriptions iterated and returned leave the heap at baseline', 
     await next
   }
   for (let i = 0; i < 200; i++) await cycle()
-  const before = await settledHeap()
+  const before = await retainedHeap()
   for (let i = 0; i < 10_000; i++) await cycle()
-  const after = await settledHeap()
+  const after = await retainedHeap()
   t.same(app.sseHub.stats().subscribers, 0)
   t.ok(after - before < 2 << 20, `heap growth ${((after - before) / 1024).toFixed(1)} KiB < 2 MiB`)
 })
@@ -67,9 +55,9 @@ t.test('10,000 generator streams that the client leaves run every finally and le
     await stream.close()
   }
   for (let i = 0; i < 200; i++) await cycle()
-  const before = await settledHeap()
+  const before = await retainedHeap()
   for (let i = 0; i < 10_000; i++) await cycle()
-  const after = await settledHeap()
+  const after = await retainedHeap()
   t.equal(finished, 10_200)
   t.ok(after - before < 2 << 20, `heap growth ${((after - before) / 1024).toFixed(1)} KiB < 2 MiB`)
 })

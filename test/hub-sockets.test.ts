@@ -3,27 +3,15 @@ import t from 'tap'
 import net from 'node:net'
 import type { Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { EventSource } from 'eventsource'
 import { MemoryReplayStore } from '../lib/index.js'
 import type { FastifySseHubOptions } from '../lib/index.js'
+import { retainedHeap } from './helpers/heap.js'
 import { build, until } from './helpers/build.js'
 import type { Teardown } from './helpers/build.js'
 import { openSse } from './helpers/sse-client.js'
 
 interface Received { id: string, data: string }
-
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-
-async function retainedHeap (): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setImmediate(resolve))
-    gc()
-  }
-  return process.memoryUsage().heapUsed
-}
 
 async function roomServer (t: Teardown, options: FastifySseHubOptions = {}) {
   const app = await build(t, { retry: 5, heartbeatInterval: 0, ...options })
