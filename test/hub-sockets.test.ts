@@ -10,6 +10,7 @@ import { retainedHeap } from './helpers/heap.js'
 import { build, until } from './helpers/build.js'
 import type { Teardown } from './helpers/build.js'
 import { openSse } from './helpers/sse-client.js'
+import { parseEventStream } from '../lib/testing.js'
 
 interface Received { id: string, data: string }
 
@@ -140,4 +141,51 @@ t.test('a subscriber that stops reading is dropped and counted; the others get e
   t.ok(heapGrowth < maxBufferedBytes + 4 * 1048576, `retained heap growth ${(heapGrowth / 1048576).toFixed(2)} MiB < maxBufferedBytes + 4 MiB`)
   stalled.destroy()
   reader.destroy()
+})
+
+/** The body of a chunked response, as far as it got (a cut connection may end mid-chunk). */
+function dechunk (raw: Buffer): string {
+  let at = raw.indexOf('\r\n\r\n') + 4
+  let body = ''
+  while (at < raw.length) {
+    const eol = raw.indexOf('\r\n', at)
+    if (eol === -1) break
+    const size = parseInt(raw.subarray(at, eol).toString('latin1'), 16)
+    if (!(size > 0)) break
+    body += raw.subarray(eol + 2, Math.min(eol + 2 + size, raw.length)).toString('utf8')
+    at = eol + 2 + size + 2
+  }
+  return body
+}
+
+t.test('a client dropped for being slow resumes from its last complete event and misses nothing', async (t) => {
+  const { app, url } = await roomServer(t, { maxBufferedBytes: 64 * 1024, replayStore: new MemoryReplayStore({ maxEvents: 5_000 }) })
+  const { port } = new URL(url)
+  const slow = net.connect(Number(port), '127.0.0.1')
+  slow.write('GET /room HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  const received: Buffer[] = []
+  slow.on('data', (chunk: Buffer) => { received.push(chunk) })
+  await new Promise((resolve) => slow.once('data', resolve))
+  slow.pause() // stops reading: the kernel buffers fill, then the server's queue
+  await until(() => app.sseHub.stats().subscribers === 1, 'the subscriber')
+  const ids: string[] = []
+  const payload = 'y'.repeat(8 * 1024)
+  for (let i = 0; i < 4_000 && app.sseHub.stats().droppedClients === 0; i++) {
+    ids.push((await app.sseHub.publish('room', `${i} ${payload}`)).id)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.equal(app.sseHub.stats().droppedClients, 1, `dropped after ${ids.length} events`)
+  for (let i = 0; i < 20; i++) ids.push((await app.sseHub.publish('room', `after ${i}`)).id)
+  // The client reads what reached it before the cut; the last frame may be cut in half.
+  slow.resume()
+  await new Promise((resolve) => slow.once('close', resolve))
+  const before = parseEventStream(dechunk(Buffer.concat(received)))
+  t.ok(before.length > 0 && before.length < ids.length, `${before.length} whole events arrived before the cut`)
+  t.same(before.map((event) => event.id), ids.slice(0, before.length), 'a prefix, in order, nothing half-parsed')
+  // It reconnects as EventSource would, with the id of its last complete event.
+  const resumed = await openSse(url, { headers: { 'last-event-id': before.at(-1)?.id as string } })
+  const rest = await resumed.waitFor(ids.length - before.length, 10_000)
+  t.same([...before, ...rest].map((event) => event.id), ids, 'every event exactly once, in order')
+  t.equal(rest.at(-1)?.data, 'after 19')
+  resumed.destroy()
 })

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis'
 import { MemoryReplayStore, RedisBackplane, RedisReplayStore } from '../lib/index.js'
 import type { FastifySseHubOptions } from '../lib/index.js'
 import type { ParsedEvent } from '../lib/testing.js'
-import { build, until } from './helpers/build.js'
+import { build, trackCrashes, until } from './helpers/build.js'
 import type { Teardown } from './helpers/build.js'
 import { connect, ownRedis, redisSkipReason, redisUrl, uniquePrefix, waitFor } from './helpers/redis.js'
 import { openSse } from './helpers/sse-client.js'
@@ -181,14 +181,7 @@ if (skip !== false) {
   })
 
   t.test('open clients keep receiving after Redis is killed and restarted; publish rejects while it is down; nothing crashes', { skip: ownSkip }, async (t) => {
-    const crashes: unknown[] = []
-    const onCrash = (err: unknown): void => { crashes.push(err) }
-    process.on('unhandledRejection', onCrash)
-    process.on('uncaughtException', onCrash)
-    t.teardown(() => {
-      process.off('unhandledRejection', onCrash)
-      process.off('uncaughtException', onCrash)
-    })
+    const crashes = trackCrashes(t)
     const server = await ownRedis(t)
     const names = prefixes('restart')
     const a = await instance(t, server.url, names)

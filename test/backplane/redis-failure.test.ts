@@ -5,6 +5,7 @@ import { MemoryReplayStore } from '../../lib/replay/memory-store.js'
 import { RedisReplayStore } from '../../lib/replay/redis-store.js'
 import type { ReplayStore, StoredEvent } from '../../lib/replay/store.js'
 import { connect, ownRedis, redisSkipReason, uniquePrefix, waitFor } from '../helpers/redis.js'
+import { trackCrashes } from '../helpers/build.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -12,14 +13,7 @@ const skip = redisSkipReason(true)
 if (skip !== false) {
   t.plan(0, skip)
 } else {
-  const crashes: unknown[] = []
-  const onCrash = (err: unknown): void => { crashes.push(err) }
-  process.on('unhandledRejection', onCrash)
-  process.on('uncaughtException', onCrash)
-  t.teardown(() => {
-    process.off('unhandledRejection', onCrash)
-    process.off('uncaughtException', onCrash)
-  })
+  const crashes = trackCrashes(t)
 
   const instance = async (t: Teardown, client: Redis, store: ReplayStore, channelPrefix: string) => {
     const backplane = new RedisBackplane({ client, channelPrefix })

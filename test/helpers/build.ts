@@ -36,3 +36,16 @@ export async function until (check: () => boolean, what: string, timeout = 5_000
     await new Promise((resolve) => setImmediate(resolve))
   }
 }
+
+/** Collects unhandled rejections and uncaught exceptions until the test ends ("never a crash"). */
+export function trackCrashes (t: Teardown): unknown[] {
+  const crashes: unknown[] = []
+  const onCrash = (err: unknown): void => { crashes.push(err) }
+  process.on('unhandledRejection', onCrash)
+  process.on('uncaughtException', onCrash)
+  t.teardown(() => {
+    process.off('unhandledRejection', onCrash)
+    process.off('uncaughtException', onCrash)
+  })
+  return crashes
+}
