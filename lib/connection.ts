@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream'
-import type { ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
 import type { FastifyBaseLogger } from 'fastify'
 import { HEARTBEAT } from './encoder.js'
@@ -10,12 +9,16 @@ export type RawResponse = ServerResponse | Http2ServerResponse
 /** Why a stream ended: its source finished, the client left, the server closed, it failed, or it fell too far behind. */
 export type CloseReason = 'end' | 'client' | 'shutdown' | 'error' | 'slow'
 
+/** Producer methods, under symbols so that a hub subscription can be its own producer without a public `close()`. */
+export const kPull = Symbol('fastify-sse-hub.pull')
+export const kClose = Symbol('fastify-sse-hub.close')
+
 /** What feeds a connection: a pump over an iterable, or a hub subscription. */
 export interface Producer {
-  /** The socket can take more: produce (called by the stream machinery). */
-  pull? (): void
+  /** The socket can take more: produce. Called on the next tick after attach(), then after each `drain`. */
+  [kPull] (): void
   /** The connection is gone: stop, release the source. Called once. */
-  close (reason: CloseReason): void
+  [kClose] (reason: CloseReason): void
 }
 
 /** Bytes held back by cork before they are flushed without waiting for the next tick. */
@@ -24,16 +27,34 @@ const CORK_LIMIT = 16 * 1024
 /** How long shutdown waits for a stream to flush its end before cutting it. */
 const SHUTDOWN_GRACE_MS = 500
 
+/** The connection of a response, so that shared listeners (no closure per stream) find it. */
+export const kConnection = Symbol('fastify-sse-hub.connection')
+
+type Carrier = RawResponse & { [kConnection]?: SseConnection }
+
+function onDrain (this: Carrier): void {
+  this[kConnection]?.drained()
+}
+
+function onClose (this: Carrier): void {
+  this[kConnection]?.closed()
+}
+
 function uncork (connection: SseConnection): void {
   connection.uncork()
 }
 
+function start (connection: SseConnection): void {
+  connection.drained()
+}
+
 /**
- * One SSE response. Fastify pipes it to the client (so its hooks and logging run as for
- * any reply); frames are pushed whole, so a frame is never cut in half. Writes made in the
- * same tick are corked into one socket write.
+ * One SSE response, written straight to the raw response: frames are written whole (a
+ * frame is never cut in half), writes made in the same tick are corked into one socket
+ * write, and a full socket pauses the producer until `drain`. No stream object and no
+ * closure per connection: an idle subscriber costs little more than its socket.
  */
-export class SseConnection extends Readable implements HeartbeatTarget {
+export class SseConnection implements HeartbeatTarget {
   lastTick = 0
   reason: CloseReason | undefined
   #producer: Producer | undefined
@@ -41,28 +62,32 @@ export class SseConnection extends Readable implements HeartbeatTarget {
   #ticker: { readonly tick: number } | undefined
   #corked = false
   #ended = false
-  /** Fastify piped this very stream into the response (no onSend hook replaced it). */
-  #piped = false
+  #closed = false
 
   constructor (
     readonly res: RawResponse,
     readonly log: FastifyBaseLogger,
     readonly registry: ConnectionRegistry,
     readonly heartbeats: Heartbeats,
-    readonly heartbeatInterval: number,
-    opening: string
-  ) {
-    super({ highWaterMark: 16 * 1024 })
-    this.push(opening)
-    registry.add(this)
-    this.#ticker = heartbeats.add(this, heartbeatInterval)
-    res.once('pipe', (source: unknown) => { this.#piped = source === this })
-    res.once('close', () => {
-      this.destroy()
-      // Only now: a stream whose source has ended may still be flushing to a slow client, and
-      // shutdown must reach it too (or its HTTP/2 session holds up server.close()).
-      registry.delete(this)
-    })
+    readonly heartbeatInterval: number
+  ) {}
+
+  /** Takes over the response: writes the head and the opening chunk (one socket write). */
+  open (statusCode: number, headers: OutgoingHttpHeaders, opening: string): void {
+    const res = this.res as Carrier & ServerResponse
+    res[kConnection] = this
+    res.on('drain', onDrain)
+    res.once('close', onClose)
+    this.registry.add(this)
+    this.#ticker = this.heartbeats.add(this, this.heartbeatInterval)
+    this.#corked = true
+    res.cork()
+    process.nextTick(uncork, this)
+    res.writeHead(statusCode, headers)
+    // Sent on its own (into the cork), the head string is flattened, not kept as a rope of
+    // every header line for the life of the stream.
+    res.flushHeaders()
+    this.send(opening)
   }
 
   /** Aborted when the stream closes, for whatever reason. */
@@ -77,46 +102,35 @@ export class SseConnection extends Readable implements HeartbeatTarget {
 
   /** Bytes written but not yet taken by the socket. */
   get bufferedBytes (): number {
-    return this.readableLength + this.res.writableLength
+    return this.res.writableLength
   }
 
+  /** Sets what feeds the stream; it is first pulled on the next tick (after the handler returned). */
   attach (producer: Producer): void {
     this.#producer = producer
+    process.nextTick(start, this)
   }
 
   /**
-   * Queues one whole frame; false once the socket is full (the producer should wait for pull()).
-   * Once the stream is ending (finish(), e.g. shutdown flushing to a slow client) frames are
-   * dropped: a hub subscription still live meanwhile must not push after the end. Its client
-   * gets them from the replay store when it reconnects.
+   * Writes one whole frame; false once the socket is full (the producer should wait for
+   * pull()). Once the stream is ending (finish(), e.g. shutdown flushing to a slow client)
+   * frames are dropped: a hub subscription still live meanwhile must not write after the
+   * end. Its client gets them from the replay store when it reconnects.
    */
   send (frame: string | Buffer): boolean {
-    if (this.#ended) return false
+    if (this.#ended || this.#closed) return false
     if (this.#ticker !== undefined) this.lastTick = this.#ticker.tick
-    if (!this.#corked && 'cork' in this.res) {
+    const res = this.res as ServerResponse
+    if (!this.#corked) {
       this.#corked = true
-      this.res.cork()
+      res.cork()
       process.nextTick(uncork, this)
     }
-    const more = this.push(frame)
+    const more = res.write(frame)
     // A producer that never yields (a tight `await publish()` loop) would hold everything
     // corked until the loop ends: flush early, so a fast reader drains as we go.
-    if (this.#corked && this.res.writableLength >= CORK_LIMIT) this.uncork()
+    if (res.writableLength >= CORK_LIMIT) this.uncork()
     return more
-  }
-
-  /**
-   * The broadcast hot path: when Fastify piped this stream straight into the response and
-   * nothing waits in it, a frame goes to the response directly, skipping the stream's
-   * machinery (same bytes, same order). Otherwise it is queued like any other frame.
-   */
-  write (frame: Buffer): void {
-    if (!this.#piped || this.readableLength > 0 || this.#ended) {
-      this.send(frame)
-      return
-    }
-    if (this.#ticker !== undefined) this.lastTick = this.#ticker.tick
-    ;(this.res as ServerResponse).write(frame)
   }
 
   uncork (): void {
@@ -126,14 +140,22 @@ export class SseConnection extends Readable implements HeartbeatTarget {
   }
 
   heartbeat (): void {
-    if (this.readableLength === 0 && !this.#ended) this.send(HEARTBEAT)
+    if (this.res.writableLength === 0) this.send(HEARTBEAT)
+  }
+
+  /** The socket took what was queued (or the stream just opened): the producer may go on. */
+  drained (): void {
+    if (!this.#ended && !this.#closed) this.#producer?.[kPull]()
   }
 
   /** Ends the response after what is queued. */
   finish (): void {
-    if (this.#ended) return
+    if (this.#ended || this.#closed) return
     this.#ended = true
-    this.push(null)
+    this.reason ??= 'end'
+    this.uncork()
+    // (A response destroyed meanwhile is closing: ending it would pass for a clean end.)
+    if (!this.res.destroyed) this.res.end()
   }
 
   /**
@@ -171,22 +193,25 @@ export class SseConnection extends Readable implements HeartbeatTarget {
   cut (reason: CloseReason): void {
     this.reason ??= reason // (a stream already closing keeps its first reason; destroying twice is harmless)
     this.res.destroy()
-    this.destroy()
   }
 
-  override _read (): void {
-    this.#producer?.pull?.()
-  }
-
-  override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
-    this.reason ??= this.#ended ? 'end' : 'client'
+  /**
+   * The response closed (ended and flushed, or the client left), or the stream failed before
+   * it opened: release everything. Called once (a `once` listener).
+   */
+  closed (): void {
+    this.#closed = true
+    this.#corked = false
+    this.reason ??= 'client'
+    this.res.removeListener('drain', onDrain)
+    ;(this.res as Carrier)[kConnection] = undefined
     this.heartbeats.remove(this, this.heartbeatInterval)
+    this.registry.delete(this)
     this.#controller?.abort(this.reason)
     this.log.debug({ reason: this.reason }, 'fastify-sse-hub: stream closed')
     const producer = this.#producer
     this.#producer = undefined
-    producer?.close(this.reason)
-    callback(err)
+    producer?.[kClose](this.reason)
   }
 }
 

@@ -1,6 +1,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { encodeMessage } from './encoder.js'
 import type { Serializer } from './encoder.js'
+import { kClose, kPull } from './connection.js'
 import type { CloseReason, SseConnection } from './connection.js'
 
 /** Frames written in a row before the pump lets the event loop run (a source that never awaits I/O must not starve the server). */
@@ -72,11 +73,11 @@ export function pump (connection: SseConnection, iterable: Iterable<unknown> | A
   }
 
   connection.attach({
-    pull () {
+    [kPull] () {
       if (pulling) wanted = true
       else if (!finished) pull() // never rejects: pull() catches everything
     },
-    close (reason: CloseReason) {
+    [kClose] (reason: CloseReason) {
       if (finished || iterator?.return === undefined) return
       finished = true
       const log = connection.log

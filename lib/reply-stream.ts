@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ConnectionRegistry, SseConnection } from './connection.js'
 import { describe, errorCodes } from './errors.js'
@@ -36,15 +37,25 @@ function isIterable (value: unknown): value is SseIterable<unknown> {
       typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function')
 }
 
-function setHeaders (reply: FastifyReply): void {
-  reply.header('content-type', 'text/event-stream; charset=utf-8')
-  // Hooks and other plugins may have chosen these: keep their choice.
-  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-cache')
-  if (!reply.hasHeader('x-accel-buffering')) reply.header('x-accel-buffering', 'no')
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no'
+}
+
+/**
+ * The response head: what the handler and hooks set on the reply (status, `@fastify/cors`'
+ * headers, ...), with our content type, and our cache-control and x-accel-buffering unless
+ * the app chose its own. Never a content-length.
+ */
+function responseHeaders (reply: FastifyReply): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ...SSE_HEADERS, ...reply.getHeaders() as OutgoingHttpHeaders }
+  headers['content-type'] = SSE_HEADERS['content-type']
+  delete headers['content-length']
   // HTTP/1.1 only (HTTP/2 forbids the header), and never against a client's `Connection: close`:
   // Node has already weighed both in shouldKeepAlive, and an explicit header would override it.
-  if ((reply.raw as { shouldKeepAlive?: boolean }).shouldKeepAlive === true) reply.header('connection', 'keep-alive')
-  reply.removeHeader('content-length')
+  if ((reply.raw as { shouldKeepAlive?: boolean }).shouldKeepAlive === true) headers.connection = 'keep-alive'
+  return headers
 }
 
 /** Builds `reply.sse` for one app. */
@@ -64,32 +75,34 @@ export function createReplySse (state: StreamState) {
     if (typeof source !== 'function' && !attachable && !isIterable(source)) {
       throw new FST_SSE_INVALID_SOURCE(describe(source))
     }
-    setHeaders(this)
     const request = this.request
     if (request.method === 'HEAD') {
       // Headers only: starting the source would leave it running with nobody reading.
-      this.send()
+      this.headers(responseHeaders(this)).send()
       return this
     }
-    const opening = settings.retry === undefined ? ':\n\n' : `retry: ${settings.retry}\n\n`
-    const connection = new SseConnection(this.raw, request.log, state.registry, state.heartbeats, settings.heartbeatInterval, opening)
-    if (attachable) {
-      (source as Subscription)[kAttach](connection)
-    } else {
-      let iterable = source
-      if (typeof source === 'function') {
-        try {
-          iterable = source({ signal: connection.signal, lastEventId: request.lastEventId, request })
-          if (!isIterable(iterable)) throw new FST_SSE_INVALID_SOURCE(`${describe(iterable)}, returned by the source function`)
-        } catch (err) {
-          connection.reason = 'error'
-          connection.destroy()
-          throw err
-        }
+    const connection = new SseConnection(this.raw, request.log, state.registry, state.heartbeats, settings.heartbeatInterval)
+    try {
+      if (attachable) {
+        (source as Subscription)[kAttach](connection) // (refuses a subscription already in use)
+      } else {
+        const iterable = typeof source === 'function'
+          ? source({ signal: connection.signal, lastEventId: request.lastEventId, request })
+          : source
+        if (!isIterable(iterable)) throw new FST_SSE_INVALID_SOURCE(`${describe(iterable)}, returned by the source function`)
+        pump(connection, iterable, settings.serialize)
       }
-      pump(connection, iterable as SseIterable<unknown>, settings.serialize)
+    } catch (err) {
+      connection.reason = 'error'
+      connection.closed()
+      throw err // (nothing is written yet: Fastify's error handler answers)
     }
-    this.send(connection)
+    // From here on the response is ours, written straight to the socket without a stream
+    // object per connection: onSend hooks do not run (onResponse hooks and the request log do).
+    // The producer is first pulled on the next tick, once the stream is open.
+    this.hijack()
+    // Open with a chunk, so the head goes out at once and EventSource.onopen fires.
+    connection.open(this.statusCode, responseHeaders(this), settings.retry === undefined ? ':\n\n' : `retry: ${settings.retry}\n\n`)
     return this
   }
 }

@@ -1,5 +1,6 @@
 import { describe, errorCodes } from './errors.js'
-import type { CloseReason, SseConnection } from './connection.js'
+import { kClose, kPull } from './connection.js'
+import type { CloseReason, Producer, SseConnection } from './connection.js'
 import type { GapReason, StoredEvent } from './replay/store.js'
 
 const { FST_SSE_SLOW_CONSUMER, FST_SSE_INVALID_SOURCE } = errorCodes
@@ -51,7 +52,7 @@ type Waiter = { resolve: (result: IteratorResult<HubEvent>) => void, reject: (er
  * pending `next()` at once. Handed to `reply.sse`, it writes the hub's pre-encoded frames
  * straight to the connection instead.
  */
-export class Subscription implements AsyncIterableIterator<HubEvent> {
+export class Subscription implements AsyncIterableIterator<HubEvent>, Producer {
   /** Entries waiting to be written (sink) or read (iterator), from `head` on. */
   #queue: Entry[] = []
   #head = 0
@@ -70,7 +71,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
   #replayed: Set<string> | undefined
   #sink: SseConnection | undefined
   #waiters: Waiter[] = []
-  readonly #onAbort = (): void => { this.#end() }
+  #onAbort: (() => void) | undefined
 
   constructor (
     readonly host: SubscriptionHost,
@@ -90,11 +91,18 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
   [kAttach] (connection: SseConnection): void {
     if (this.#started) throw new FST_SSE_INVALID_SOURCE('a hub subscription that is already in use')
     this.#sink = connection
-    connection.attach({
-      pull: () => { this.#drain() },
-      close: (reason: CloseReason) => { this.#end(reason) }
-    })
+    connection.attach(this)
     this.#start()
+  }
+
+  /** The connection's socket can take more. */
+  [kPull] (): void {
+    this.#drain()
+  }
+
+  /** The connection closed. */
+  [kClose] (reason: CloseReason): void {
+    this.#end(reason)
   }
 
   next (): Promise<IteratorResult<HubEvent>> {
@@ -127,7 +135,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
     }
     if (this.#live) {
       const sink = this.#sink as SseConnection
-      sink.write(frame)
+      sink.send(frame)
       if (sink.bufferedBytes > this.host.maxBufferedBytes) this.#overflow(sink.bufferedBytes)
       return
     }
@@ -139,6 +147,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
     const { signal } = this.options
     if (signal !== undefined) {
       if (signal.aborted) return this.#end()
+      this.#onAbort = () => { this.#end() }
       signal.addEventListener('abort', this.#onAbort, { once: true })
     }
     this.#resume().then(undefined, (err: unknown) => {
@@ -248,7 +257,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent> {
     this.#head = 0
     this.#queuedBytes = 0
     this.#replayBytes = 0
-    this.options.signal?.removeEventListener('abort', this.#onAbort)
+    if (this.#onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.#onAbort)
     if (this.#started) this.host.leave(this)
     const sink = this.#sink
     if (sink !== undefined) {

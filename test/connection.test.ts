@@ -5,8 +5,8 @@ import net from 'node:net'
 import http2 from 'node:http2'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Readable } from 'node:stream'
 import type { FastifyServerOptions } from 'fastify'
+import { kConnection } from '../lib/connection.js'
 import type { SseConnection } from '../lib/connection.js'
 import { injectEventStream } from '../lib/testing.js'
 import { build, until } from './helpers/build.js'
@@ -19,10 +19,9 @@ type App = Awaited<ReturnType<typeof build>>
 
 /** A route that yields 64 KiB frames for as long as it is pulled; `state` tells what the server side did. */
 function bigRoute (app: App) {
-  const state = { pulls: 0, finished: false, raw: undefined as ServerResponse | undefined, source: undefined as Readable | undefined }
+  const state = { pulls: 0, finished: false, raw: undefined as ServerResponse | undefined }
   app.get('/big', (request, reply) => {
     state.raw = reply.raw as ServerResponse
-    reply.raw.once('pipe', (source: Readable) => { state.source = source })
     return reply.sse(function * () {
       try {
         while (true) {
@@ -35,6 +34,28 @@ function bigRoute (app: App) {
     }())
   })
   return state
+}
+
+/**
+ * A hub route whose subscription the test ends (its signal) right after publishing one big
+ * event: the stream then ends with the event still waiting for a client that does not read.
+ */
+function finiteRoute (app: App) {
+  const controller = new AbortController()
+  let raw: { writableEnded: boolean, writableFinished: boolean } | undefined
+  app.get('/finite', (request, reply) => {
+    raw = reply.raw
+    return reply.sse(app.sseHub.subscribe('finite', { signal: controller.signal }))
+  })
+  return {
+    async endUnflushed (bytes: number) {
+      await until(() => app.sseHub.stats().subscribers === 1, 'the subscriber')
+      await app.sseHub.publish('finite', 'z'.repeat(bytes))
+      controller.abort()
+      await until(() => raw?.writableEnded === true, 'the stream to end')
+      if (raw?.writableFinished !== false) throw new Error('the response flushed: the client was meant to stall')
+    }
+  }
 }
 
 /** A raw HTTP/1.1 client that reads the headers, then stops reading. */
@@ -59,7 +80,7 @@ t.test('shutdown cuts a stream that cannot flush (its client stopped reading) af
   const app = await build(t, { heartbeatInterval: 0 })
   const state = bigRoute(app)
   const { socket, received } = await stalledClient(app, '/big')
-  await until(() => state.raw?.writableNeedDrain === true && (state.source?.readableLength ?? 0) > 0, 'the socket to push back')
+  await until(() => state.raw?.writableNeedDrain === true, 'the socket to push back')
   const socketClosed = new Promise((resolve) => socket.once('close', resolve))
 
   const start = performance.now()
@@ -81,7 +102,7 @@ t.test('HTTP/2: shutdown also ends a response whose source has finished but whic
   // HTTP/2 flow control makes the stall exact: a client that does not read gets no more than
   // the 64 KiB window, whatever the kernel's socket buffers could hold.
   const app = await build(t, { heartbeatInterval: 0 }, { http2: true } as unknown as FastifyServerOptions)
-  app.get('/finite', (request, reply) => reply.sse(['z'.repeat(1024 * 1024)]))
+  const finite = finiteRoute(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const session = http2.connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)
   session.on('error', () => {})
@@ -90,9 +111,7 @@ t.test('HTTP/2: shutdown also ends a response whose source has finished but whic
   request.on('error', () => {})
   request.pause()
   const sessionClosed = new Promise((resolve) => session.once('close', resolve))
-  // The source is done and the stream has handed everything to the response, which cannot flush.
-  await until(() => app.logs.some((line) => line.msg === 'fastify-sse-hub: stream closed'), 'the source to be done')
-  t.equal(app.logs.find((line) => line.msg === 'fastify-sse-hub: stream closed')?.reason, 'end')
+  await finite.endUnflushed(512 * 1024)
 
   const start = performance.now()
   const closing = app.close()
@@ -100,13 +119,14 @@ t.test('HTTP/2: shutdown also ends a response whose source has finished but whic
   t.equal(await Promise.race([closing.then(() => 'closed'), hang]), 'closed', 'close() resolved')
   t.comment(`app.close() with a finished but unflushed HTTP/2 response took ${(performance.now() - start).toFixed(1)} ms`)
   await sessionClosed
+  t.equal(app.logs.find((line) => line.msg === 'fastify-sse-hub: stream closed')?.reason, 'end', 'its source had ended')
 })
 
 t.test('HTTP/1.1: shutdown also ends a response whose source has finished but which its client has not read', async (t) => {
-  const app = await build(t, { heartbeatInterval: 0 })
-  app.get('/finite', (request, reply) => reply.sse(['z'.repeat(32 * 1024 * 1024)])) // more than the kernel buffers hold
+  const app = await build(t, { heartbeatInterval: 0, maxBufferedBytes: 64 * 1024 * 1024 })
+  const finite = finiteRoute(app)
   const { socket, received } = await stalledClient(app, '/finite')
-  await until(() => app.logs.some((line) => line.msg === 'fastify-sse-hub: stream closed'), 'the source to be done')
+  await finite.endUnflushed(32 * 1024 * 1024) // more than the kernel buffers hold
   const socketClosed = new Promise((resolve) => socket.once('close', resolve))
 
   const start = performance.now()
@@ -132,7 +152,7 @@ t.test('HTTP/2: shutdown cuts a stream that cannot flush after the grace period,
   request.pause() // HTTP/2 flow control: a stream nobody reads gets no more window
   const streamClosed = new Promise((resolve) => request.once('close', resolve))
   const sessionClosed = new Promise((resolve) => session.once('close', resolve))
-  await until(() => (state.source?.readableLength ?? 0) > 0 && state.pulls > 1, 'the stream to push back')
+  await until(() => state.pulls >= 1 && (state.raw?.writableLength ?? 0) > 0, 'the stream to push back')
   t.ok(state.pulls < 1024, `the generator is paused (${state.pulls} pulls)`)
 
   const start = performance.now()
@@ -148,8 +168,9 @@ t.test('HTTP/2: a hub event published while shutdown waits on a slow client is d
   const app = await build(t, { heartbeatInterval: 0 }, { http2: true } as unknown as FastifyServerOptions)
   let connection: SseConnection | undefined
   app.get('/room', (request, reply) => {
-    reply.raw.once('pipe', (source: SseConnection) => { connection = source })
-    return reply.sse(app.sseHub.subscribe('room'))
+    reply.sse(app.sseHub.subscribe('room'))
+    connection = (reply.raw as { [kConnection]?: SseConnection })[kConnection]
+    return reply
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const session = http2.connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)
@@ -185,7 +206,7 @@ t.test('no heartbeat is queued behind data the client has not read yet', async (
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
   }))
   const { socket, received } = await stalledClient(app, '/big')
-  await until(() => state.raw?.writableNeedDrain === true && (state.source?.readableLength ?? 0) > 0, 'the socket to push back')
+  await until(() => state.raw?.writableNeedDrain === true, 'the socket to push back')
   const pullsWhenFull = state.pulls
 
   // The idle stream shares the stalled one's heartbeat timer: once it has had three
@@ -223,19 +244,20 @@ function decodeChunked (raw: string): string {
   }
 }
 
-t.test('once a stream is ending, send() and write() drop frames instead of pushing after the end', async (t) => {
+t.test('once a stream is ending, send() drops frames instead of writing after the end', async (t) => {
   const app = await build(t, { heartbeatInterval: 0 })
   let connection: SseConnection | undefined
   app.get('/room', (request, reply) => {
-    reply.raw.once('pipe', (source: SseConnection) => { connection = source })
-    return reply.sse(app.sseHub.subscribe('room'))
+    reply.sse(app.sseHub.subscribe('room'))
+    connection = (reply.raw as { [kConnection]?: SseConnection })[kConnection]
+    return reply
   })
   const stream = await injectEventStream(app, '/room')
   await until(() => connection !== undefined && app.sseHub.stats().subscribers === 1, 'the stream')
   const ending = connection as SseConnection
   ending.finish()
   t.equal(ending.send('data: pushed after the end\n\n'), false)
-  ending.write(Buffer.from('data: written after the end\n\n'))
+  t.equal(ending.send(Buffer.from('data: written after the end\n\n')), false)
   t.same(await stream.rest(), [], 'nothing after the end reached the client')
   t.same(app.logs.filter((line) => line.level >= 40), [], 'no push-after-EOF error')
 })

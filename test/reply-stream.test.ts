@@ -82,6 +82,28 @@ t.test('works with return reply.sse() in sync and async handlers: no warning, on
   t.equal(app.logs.filter((line) => line.msg === 'request completed').length, 2)
 })
 
+t.test('writes the stream itself: onSend hooks do not run, headers and status set before reply.sse() are sent', async (t) => {
+  const app = await build(t)
+  const seen: string[] = []
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-from-hook', 'on-request') })
+  app.addHook('onSend', async (request, reply, payload) => {
+    seen.push(request.url)
+    reply.header('x-from-on-send', 'yes')
+    return 'replaced by onSend'
+  })
+  app.get('/sse', (request, reply) => reply.code(201).header('x-from-handler', 'h').sse(['x']))
+  app.get('/json', async () => ({ ok: true }))
+  const res = await app.inject('/sse')
+  t.equal(res.statusCode, 201)
+  t.equal(res.payload, ':\n\ndata: x\n\n', 'the body is the event stream, not what onSend returned')
+  t.equal(res.headers['x-from-hook'], 'on-request')
+  t.equal(res.headers['x-from-handler'], 'h')
+  t.equal(res.headers['x-from-on-send'], undefined)
+  t.same(seen, [], 'onSend did not run for the stream')
+  t.equal((await app.inject('/json')).payload, 'replaced by onSend', 'onSend still runs for other replies')
+  t.same(seen, ['/json'])
+})
+
 t.test('gives a source function the signal, the lastEventId and the request', async (t) => {
   const app = await build(t)
   app.get('/fn', (request, reply) => reply.sse(async function * ({ signal, lastEventId, request: req }) {
