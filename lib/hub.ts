@@ -168,12 +168,16 @@ export class SseHub implements SubscriptionHost {
     }
   }
 
+  get ordersIds (): boolean {
+    return this.store.compareIds !== undefined
+  }
+
   compareIds (a: string, b: string): number | undefined {
     return this.store.compareIds?.(a, b)
   }
 
-  encode (event: HubEvent): Buffer {
-    return Buffer.from(encodeMessage(event, this.#serialize))
+  encode (event: HubEvent): string {
+    return encodeMessage(event, this.#serialize)
   }
 
   dropped (subscription: Subscription, err: Error): void {
@@ -207,7 +211,7 @@ export class SseHub implements SubscriptionHost {
     if (subscribers === undefined) return // (a channel is forgotten with its last subscriber)
     let frame: Buffer
     try {
-      frame = this.encode(event)
+      frame = Buffer.from(this.encode(event))
     } catch (err) {
       this.#log.error({ err, channel }, 'fastify-sse-hub: the store gave an event that cannot be sent')
       return

@@ -15,11 +15,14 @@ export interface HubEvent {
 /** What a subscription needs from its hub. */
 export interface SubscriptionHost {
   readonly maxBufferedBytes: number
+  /** The store can order ids (`compareIds`): late live copies are recognised by id order. */
+  readonly ordersIds: boolean
   join (subscription: Subscription): Promise<void>
   leave (subscription: Subscription): void
   readAfter (channel: string, lastEventId: string): Promise<{ gap: false, events: StoredEvent[] } | { gap: true, reason: GapReason }>
   compareIds (a: string, b: string): number | undefined
-  encode (event: HubEvent): Buffer
+  /** The event's frame, as text. */
+  encode (event: HubEvent): string
   dropped (subscription: Subscription, err: Error): void
   failed (subscription: Subscription, err: unknown): void
 }
@@ -40,6 +43,9 @@ interface Entry {
 
 /** Largest write made of queued frames. */
 const COALESCE_BYTES = 64 * 1024
+
+/** Bytes a stream may hold in its response before queued frames wait for `drain` (at most a quarter of maxBufferedBytes). */
+const BURST_BYTES = 256 * 1024
 
 /** Connects a subscription straight to a stream (reply.sse's fast path). */
 export const kAttach = Symbol('fastify-sse-hub.attach')
@@ -129,7 +135,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent>, Producer {
       // not the one the replay was read on), can bring an event the client already has, even
       // after the replay was written. Live events arrive in id order: after the first newer one, none is.
       const order = this.host.compareIds(event.id, this.#floor)
-      if (order === undefined ? (this.#replayed as Set<string>).has(event.id) : order <= 0) return
+      if (order === undefined ? this.#replayed?.has(event.id) === true : order <= 0) return
       this.#floor = undefined
       this.#replayed = undefined
     }
@@ -173,13 +179,7 @@ export class Subscription implements AsyncIterableIterator<HubEvent>, Producer {
       if (result.gap) {
         this.#push(this.#reset(result.reason, lastEventId))
       } else {
-        this.#floor = lastEventId
-        this.#replayed = new Set()
-        for (const event of result.events) {
-          this.#floor = event.id
-          this.#replayed.add(event.id)
-          this.#push({ event, frame: this.host.encode(event), replay: true })
-        }
+        this.#replay(lastEventId, result.events)
       }
       for (const entry of live) this.offer(entry.event as HubEvent & { id: string }, entry.frame)
     }
@@ -187,9 +187,34 @@ export class Subscription implements AsyncIterableIterator<HubEvent>, Producer {
     this.#drain()
   }
 
+  /**
+   * Queues the missed events. A stream gets their frames joined into entries of about
+   * COALESCE_BYTES (a thousand events are a few writes, not a thousand entries); an iterator
+   * gets one entry per event.
+   */
+  #replay (lastEventId: string, events: StoredEvent[]): void {
+    const last = events.length === 0 ? undefined : events[events.length - 1]
+    this.#floor = last === undefined ? lastEventId : last.id
+    // Stores that cannot order ids: remember which ones were replayed, to spot late live copies.
+    if (!this.host.ordersIds) this.#replayed = new Set(events.map((event) => event.id))
+    if (this.#sink === undefined) {
+      for (const event of events) this.#push({ event, frame: Buffer.from(this.host.encode(event)), replay: true })
+      return
+    }
+    // Joined as text and converted once per entry: cheaper than a Buffer per event.
+    let text = ''
+    for (let i = 0; i < events.length; i++) {
+      text += this.host.encode(events[i] as StoredEvent)
+      if (text.length >= COALESCE_BYTES || i === events.length - 1) {
+        this.#push({ event: events[i] as StoredEvent, frame: Buffer.from(text), replay: true })
+        text = ''
+      }
+    }
+  }
+
   #reset (reason: GapReason, lastEventId: string): Entry {
     const event: HubEvent = { event: 'reset', data: JSON.stringify({ reason, lastEventId }) }
-    return { event, frame: this.host.encode(event), replay: true }
+    return { event, frame: Buffer.from(this.host.encode(event)), replay: true }
   }
 
   #push (entry: Entry): void {
@@ -236,8 +261,11 @@ export class Subscription implements AsyncIterableIterator<HubEvent>, Producer {
       }
       return
     }
+    // A full socket pauses the queue until `drain`, unless little waits in the response yet:
+    // a replay of a few hundred KiB then goes out at once, not one socket round trip per write.
+    const burst = Math.min(BURST_BYTES, this.host.maxBufferedBytes / 4)
     while (this.#head < this.#queue.length) {
-      if (!sink.send(this.#take(COALESCE_BYTES)) && this.#head < this.#queue.length) return
+      if (!sink.send(this.#take(COALESCE_BYTES)) && sink.bufferedBytes >= burst && this.#head < this.#queue.length) return
     }
     this.#live = true
   }
