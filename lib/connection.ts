@@ -21,8 +21,8 @@ export interface Producer {
   [kClose] (reason: CloseReason): void
 }
 
-/** Bytes held back by cork before they are flushed without waiting for the next tick. */
-const CORK_LIMIT = 16 * 1024
+/** Bytes of frames held for the next tick before they are written at once. */
+const BATCH_LIMIT = 16 * 1024
 
 /** How long shutdown waits for a stream to flush its end before cutting it. */
 const SHUTDOWN_GRACE_MS = 500
@@ -40,8 +40,15 @@ function onClose (this: Carrier): void {
   this[kConnection]?.closed()
 }
 
-function uncork (connection: SseConnection): void {
-  connection.uncork()
+function flush (connection: SseConnection): void {
+  connection.flush()
+}
+
+/** Frames of one batch as one chunk: a string when they all are, else one Buffer. */
+function join (frames: Array<string | Buffer>): string | Buffer {
+  if (frames.length === 1) return frames[0] as string | Buffer
+  if (frames.every((frame) => typeof frame === 'string')) return frames.join('')
+  return Buffer.concat(frames.map((frame) => typeof frame === 'string' ? Buffer.from(frame) : frame))
 }
 
 function start (connection: SseConnection): void {
@@ -49,10 +56,11 @@ function start (connection: SseConnection): void {
 }
 
 /**
- * One SSE response, written straight to the raw response: frames are written whole (a
- * frame is never cut in half), writes made in the same tick are corked into one socket
- * write, and a full socket pauses the producer until `drain`. No stream object and no
- * closure per connection: an idle subscriber costs little more than its socket.
+ * One SSE response, written straight to the raw response. Frames are written whole (a
+ * frame is never cut in half); the frames sent in one tick are joined into one write on the
+ * next (one chunk and one syscall, however many events a burst brings), or as soon as they
+ * pass BATCH_LIMIT bytes. A full socket pauses the producer until `drain`. No stream object
+ * and no closure per connection: an idle subscriber costs little more than its socket.
  */
 export class SseConnection implements HeartbeatTarget {
   lastTick = 0
@@ -60,7 +68,13 @@ export class SseConnection implements HeartbeatTarget {
   #producer: Producer | undefined
   #controller: AbortController | undefined
   #ticker: { readonly tick: number } | undefined
-  #corked = false
+  /** Frames sent in this tick, written together by flush(). */
+  #batch: Array<string | Buffer> | undefined
+  #batchBytes = 0
+  /** The response holds the head back until the first flush, so both go out in one write. */
+  #headCorked = false
+  /** The last write filled the socket: the producer waits for `drain`. */
+  #full = false
   #ended = false
   #closed = false
 
@@ -80,9 +94,8 @@ export class SseConnection implements HeartbeatTarget {
     res.once('close', onClose)
     this.registry.add(this)
     this.#ticker = this.heartbeats.add(this, this.heartbeatInterval)
-    this.#corked = true
+    this.#headCorked = true
     res.cork()
-    process.nextTick(uncork, this)
     res.writeHead(statusCode, headers)
     // Sent on its own (into the cork), the head string is flattened, not kept as a rope of
     // every header line for the life of the stream.
@@ -100,9 +113,9 @@ export class SseConnection implements HeartbeatTarget {
     return this.reason !== undefined
   }
 
-  /** Bytes written but not yet taken by the socket. */
+  /** Bytes sent but not yet taken by the socket. */
   get bufferedBytes (): number {
-    return this.res.writableLength
+    return this.#batchBytes + this.res.writableLength
   }
 
   /** Sets what feeds the stream; it is first pulled on the next tick (after the handler returned). */
@@ -112,7 +125,7 @@ export class SseConnection implements HeartbeatTarget {
   }
 
   /**
-   * Writes one whole frame; false once the socket is full (the producer should wait for
+   * Sends one whole frame; false once the socket is full (the producer should wait for
    * pull()). Once the stream is ending (finish(), e.g. shutdown flushing to a slow client)
    * frames are dropped: a hub subscription still live meanwhile must not write after the
    * end. Its client gets them from the replay store when it reconnects.
@@ -120,40 +133,52 @@ export class SseConnection implements HeartbeatTarget {
   send (frame: string | Buffer): boolean {
     if (this.#ended || this.#closed) return false
     if (this.#ticker !== undefined) this.lastTick = this.#ticker.tick
-    const res = this.res as ServerResponse
-    if (!this.#corked) {
-      this.#corked = true
-      res.cork()
-      process.nextTick(uncork, this)
+    if (this.#batch === undefined) {
+      this.#batch = [frame]
+      process.nextTick(flush, this)
+    } else {
+      this.#batch.push(frame)
     }
-    const more = res.write(frame)
-    // A producer that never yields (a tight `await publish()` loop) would hold everything
-    // corked until the loop ends: flush early, so a fast reader drains as we go.
-    if (res.writableLength >= CORK_LIMIT) this.uncork()
-    return more
+    this.#batchBytes += frame.length
+    // A producer that never yields (a tight `await publish()` loop never lets the next tick
+    // come) would pile frames up until it ends: write early, so a fast reader drains as we go.
+    if (this.#batchBytes >= BATCH_LIMIT) this.flush()
+    return !this.#full
   }
 
-  uncork (): void {
-    if (!this.#corked) return
-    this.#corked = false
-    ;(this.res as ServerResponse).uncork()
+  /** Writes the frames of this tick as one chunk, in one syscall. */
+  flush (): void {
+    const batch = this.#batch
+    if (batch === undefined) return
+    this.#batch = undefined
+    this.#batchBytes = 0
+    if (this.#closed || this.res.destroyed) return
+    const res = this.res as ServerResponse
+    res.cork() // (so the write goes out now, not on a tick of Node's own)
+    if (!res.write(join(batch))) this.#full = true
+    res.uncork()
+    if (this.#headCorked) {
+      this.#headCorked = false
+      res.uncork()
+    }
   }
 
   heartbeat (): void {
-    if (this.res.writableLength === 0) this.send(HEARTBEAT)
+    if (this.bufferedBytes === 0) this.send(HEARTBEAT)
   }
 
   /** The socket took what was queued (or the stream just opened): the producer may go on. */
   drained (): void {
+    this.#full = false
     if (!this.#ended && !this.#closed) this.#producer?.[kPull]()
   }
 
   /** Ends the response after what is queued. */
   finish (): void {
     if (this.#ended || this.#closed) return
-    this.#ended = true
     this.reason ??= 'end'
-    this.uncork()
+    this.flush()
+    this.#ended = true
     // (A response destroyed meanwhile is closing: ending it would pass for a clean end.)
     if (!this.res.destroyed) this.res.end()
   }
@@ -201,7 +226,8 @@ export class SseConnection implements HeartbeatTarget {
    */
   closed (): void {
     this.#closed = true
-    this.#corked = false
+    this.#batch = undefined
+    this.#batchBytes = 0
     this.reason ??= 'client'
     this.res.removeListener('drain', onDrain)
     ;(this.res as Carrier)[kConnection] = undefined

@@ -94,7 +94,7 @@ t.test('shutdown cuts a stream that cannot flush (its client stopped reading) af
   socket.resume()
   await socketClosed
   const body = received().slice(received().indexOf('\r\n\r\n') + 4)
-  t.ok(body.startsWith('3\r\n:\n\n'), 'the client got the start of the stream')
+  t.match(body, /^[0-9a-f]+\r\n:\n\n/, 'the client got the start of the stream')
   t.not(body.slice(-5), '0\r\n\r\n', 'the response was cut: no terminating chunk')
 })
 
