@@ -25,6 +25,10 @@ export const errorCodes = {
     'FST_SSE_INVALID_SOURCE',
     'fastify-sse-hub: reply.sse() needs an (async) iterable or a function returning one (got %s). Pass an async generator, an array or a hub subscription.',
     500, TypeError),
+  FST_SSE_ALREADY_SENT: createError(
+    'FST_SSE_ALREADY_SENT',
+    'fastify-sse-hub: reply.sse() on a reply that is already sent or streaming (got %s). Call reply.sse() once per request, instead of any other reply.',
+    500),
   FST_SSE_INVALID_CHANNEL: createError(
     'FST_SSE_INVALID_CHANNEL',
     'fastify-sse-hub: channel name is invalid (got %s). Use a non-empty string of at most 256 characters without control characters.',

@@ -9,7 +9,7 @@ import { pump } from './pump.js'
 import { kAttach } from './subscription.js'
 import type { Subscription } from './subscription.js'
 
-const { FST_SSE_INVALID_SOURCE } = errorCodes
+const { FST_SSE_INVALID_SOURCE, FST_SSE_ALREADY_SENT } = errorCodes
 
 /** What a source function receives. */
 export interface SseContext {
@@ -76,6 +76,8 @@ export function createReplySse (state: StreamState) {
       throw new FST_SSE_INVALID_SOURCE(describe(source))
     }
     const request = this.request
+    // (A second stream on one response would take it over from the first, which could then never be released.)
+    if (this.sent || this.raw.headersSent) throw new FST_SSE_ALREADY_SENT(describe(`${request.method} ${request.url}`))
     if (request.method === 'HEAD') {
       // Headers only: starting the source would leave it running with nobody reading.
       this.headers(responseHeaders(this)).send()

@@ -35,6 +35,12 @@ const catalogue: Record<ErrorCode, { args: unknown[], message: string, statusCod
     statusCode: 500,
     base: TypeError
   },
+  FST_SSE_ALREADY_SENT: {
+    args: ['"GET /twice"'],
+    message: 'fastify-sse-hub: reply.sse() on a reply that is already sent or streaming (got "GET /twice"). Call reply.sse() once per request, instead of any other reply.',
+    statusCode: 500,
+    base: Error
+  },
   FST_SSE_INVALID_CHANNEL: {
     args: ['""'],
     message: 'fastify-sse-hub: channel name is invalid (got ""). Use a non-empty string of at most 256 characters without control characters.',

@@ -104,6 +104,32 @@ t.test('writes the stream itself: onSend hooks do not run, headers and status se
   t.same(seen, ['/json'])
 })
 
+t.test('reply.sse() on a reply already streaming or sent is refused with FST_SSE_ALREADY_SENT; the first stream goes on and is released', async (t) => {
+  const app = await build(t)
+  const errors: unknown[] = []
+  app.get('/twice', (request, reply) => {
+    reply.sse(app.sseHub.subscribe('twice'))
+    try { reply.sse(['second']) } catch (err) { errors.push(err) }
+    return reply
+  })
+  app.get('/hijacked', (request, reply) => {
+    reply.hijack()
+    try { reply.sse(['x']) } catch (err) { errors.push(err) }
+    reply.raw.end('done')
+  })
+  const stream = await injectEventStream(app, '/twice')
+  await until(() => app.sseHub.stats().subscribers === 1, 'the subscriber')
+  const { id } = await app.sseHub.publish('twice', 'one')
+  t.same(await stream.take(1), [{ id, data: 'one' }], 'the first stream works; nothing of the second was written')
+  await stream.close()
+  t.equal(app.sseHub.stats().subscribers, 0, 'the first stream was released when its client left')
+  t.equal((await app.inject('/hijacked')).payload, 'done')
+  t.match(errors, [
+    { code: 'FST_SSE_ALREADY_SENT', message: /\(got "GET \/twice"\)/ },
+    { code: 'FST_SSE_ALREADY_SENT', message: /\(got "GET \/hijacked"\)/ }
+  ])
+})
+
 t.test('gives a source function the signal, the lastEventId and the request', async (t) => {
   const app = await build(t)
   app.get('/fn', (request, reply) => reply.sse(async function * ({ signal, lastEventId, request: req }) {
