@@ -44,9 +44,15 @@ function flush (connection: SseConnection): void {
   connection.flush()
 }
 
+/**
+ * Frames below this average size are copied into one chunk; larger ones are written one by
+ * one (still one syscall, under cork), so a broadcast's big frames stay shared by every
+ * subscriber instead of being copied into each one's chunk.
+ */
+const SMALL_FRAME = 1024
+
 /** Frames of one batch as one chunk: a string when they all are, else one Buffer. */
 function join (frames: Array<string | Buffer>): string | Buffer {
-  if (frames.length === 1) return frames[0] as string | Buffer
   if (frames.every((frame) => typeof frame === 'string')) return frames.join('')
   return Buffer.concat(frames.map((frame) => typeof frame === 'string' ? Buffer.from(frame) : frame))
 }
@@ -150,12 +156,17 @@ export class SseConnection implements HeartbeatTarget {
   flush (): void {
     const batch = this.#batch
     if (batch === undefined) return
+    const bytes = this.#batchBytes
     this.#batch = undefined
     this.#batchBytes = 0
     if (this.#closed || this.res.destroyed) return
     const res = this.res as ServerResponse
-    res.cork() // (so the write goes out now, not on a tick of Node's own)
-    if (!res.write(join(batch))) this.#full = true
+    res.cork() // (so the writes go out now, in one syscall, not on a tick of Node's own)
+    let more = true
+    if (batch.length === 1) more = res.write(batch[0] as string | Buffer)
+    else if (bytes < SMALL_FRAME * batch.length) more = res.write(join(batch))
+    else for (const frame of batch) more = res.write(frame)
+    if (!more) this.#full = true
     res.uncork()
     if (this.#headCorked) {
       this.#headCorked = false

@@ -66,3 +66,21 @@ t.test('a burst that never lets the tick end is written as it goes, in pieces of
     t.ok(piece.length >= 16 * 1024 && piece.length < 16 * 1024 + frame(0).length, `a piece of ${piece.length} bytes: 16 KiB and less than one frame more`)
   }
 })
+
+t.test('big frames sent in one tick are written one by one: the broadcast bytes are shared, not copied per subscriber', async (t) => {
+  const app = await build(t, { heartbeatInterval: 0 })
+  app.get('/room', (request, reply) => reply.sse(app.sseHub.subscribe('room')))
+  const { socket, chunks } = await chunkedClient(app, '/room')
+  t.teardown(() => socket.destroy())
+  await until(() => chunks().length === 1 && app.sseHub.stats().subscribers === 1, 'the opening chunk')
+  const first = await app.sseHub.publish('room', 'first')
+  await until(() => chunks().length === 2, 'the first event')
+  const big = (i: number): string => `${i} ${'b'.repeat(8 * 1024)}`
+  const ids = (await Promise.all([0, 1, 2].map((i) => app.sseHub.publish('room', big(i))))).map(({ id }) => id)
+  await until(() => chunks().length === 5, 'the three big events')
+  t.same(chunks(), [
+    ':\n\n',
+    `id: ${first.id}\ndata: first\n\n`,
+    ...ids.map((id, i) => `id: ${id}\ndata: ${big(i)}\n\n`)
+  ], 'one chunk per big frame, in order')
+})
