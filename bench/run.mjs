@@ -279,7 +279,9 @@ async function fanoutAndMemory (server, clients, out) {
   for (const [index, { subs, events }] of cfg.fanout.entries()) {
     const channel = `fan${subs}`
     const base = SCENARIOS.has('memory') && subs === cfg.memoryConns ? await http('GET', server.port, '/stats?gc=1') : null
+    const openStart = performance.now()
     await openGroup(clients, server.port, `/sub/${channel}`, subs)
+    out[`connect${index}`] = { perSec: subs / ((performance.now() - openStart) / 1000) }
     await waitSubscribers(server.port, subs)
     if (base) {
       await sleep(200)
@@ -427,6 +429,7 @@ const ROWS = [
   [`Fan-out ${k(B.subs)} subs, delivered events/s`, 'fanout1.eventsPerSec', fmt.int, true],
   [`Fan-out ${k(B.subs)}, publish loop ms`, 'fanout1.publishLoopMs', fmt.num1, true],
   ['Fan-out bytes per event on the wire', 'fanout0.bytesPerEvent', fmt.num1, false],
+  [`Connect ${k(B.subs)} subscribers at once, connections/s`, 'connect1.perSec', fmt.int, true],
   [`Latency ${k(A.subs)} subs p50 ms (lower is better)`, 'latency0.p50Ms', fmt.num2, true],
   [`Latency ${k(A.subs)} subs p99 ms`, 'latency0.p99Ms', fmt.num2, true],
   [`Latency ${k(B.subs)} subs p50 ms`, 'latency1.p50Ms', fmt.num2, true],
