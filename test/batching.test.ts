@@ -31,7 +31,8 @@ async function chunkedClient (app: App, path: string) {
   return { socket, chunks }
 }
 
-t.test('frames sent in one tick go out as one chunk, in order', async (t) => {
+/** A hub subscriber over a raw socket that has its opening chunk and a first event, each in a chunk of its own. */
+async function liveRoom (t: Parameters<typeof build>[0]) {
   const app = await build(t, { heartbeatInterval: 0 })
   app.get('/room', (request, reply) => reply.sse(app.sseHub.subscribe('room')))
   const { socket, chunks } = await chunkedClient(app, '/room')
@@ -39,6 +40,11 @@ t.test('frames sent in one tick go out as one chunk, in order', async (t) => {
   await until(() => chunks().length === 1 && app.sseHub.stats().subscribers === 1, 'the opening chunk')
   const first = await app.sseHub.publish('room', 'first')
   await until(() => chunks().length === 2, 'the first event')
+  return { app, chunks, first }
+}
+
+t.test('frames sent in one tick go out as one chunk, in order', async (t) => {
+  const { app, chunks, first } = await liveRoom(t)
   // Fifty publishes in flight at once: every delivery happens before the tick ends.
   const ids = (await Promise.all(Array.from({ length: 50 }, (_, i) => app.sseHub.publish('room', `burst ${i}`)))).map(({ id }) => id)
   await until(() => chunks().join('').includes(`id: ${ids[49]}\n`), 'the burst')
@@ -68,13 +74,7 @@ t.test('a burst that never lets the tick end is written as it goes, in pieces of
 })
 
 t.test('big frames sent in one tick are written one by one: the broadcast bytes are shared, not copied per subscriber', async (t) => {
-  const app = await build(t, { heartbeatInterval: 0 })
-  app.get('/room', (request, reply) => reply.sse(app.sseHub.subscribe('room')))
-  const { socket, chunks } = await chunkedClient(app, '/room')
-  t.teardown(() => socket.destroy())
-  await until(() => chunks().length === 1 && app.sseHub.stats().subscribers === 1, 'the opening chunk')
-  const first = await app.sseHub.publish('room', 'first')
-  await until(() => chunks().length === 2, 'the first event')
+  const { app, chunks, first } = await liveRoom(t)
   const big = (i: number): string => `${i} ${'b'.repeat(8 * 1024)}`
   const ids = (await Promise.all([0, 1, 2].map((i) => app.sseHub.publish('room', big(i))))).map(({ id }) => id)
   await until(() => chunks().length === 5, 'the three big events')
