@@ -44,9 +44,6 @@ interface Entry {
 /** Largest write made of queued frames. */
 const COALESCE_BYTES = 64 * 1024
 
-/** Bytes a stream may hold in its response before queued frames wait for `drain` (at most a quarter of maxBufferedBytes). */
-const BURST_BYTES = 256 * 1024
-
 /** Connects a subscription straight to a stream (reply.sse's fast path). */
 export const kAttach = Symbol('fastify-sse-hub.attach')
 
@@ -261,11 +258,8 @@ export class Subscription implements AsyncIterableIterator<HubEvent>, Producer {
       }
       return
     }
-    // A full socket pauses the queue until `drain`, unless little waits in the response yet:
-    // a replay of a few hundred KiB then goes out at once, not one socket round trip per write.
-    const burst = Math.min(BURST_BYTES, this.host.maxBufferedBytes / 4)
     while (this.#head < this.#queue.length) {
-      if (!sink.send(this.#take(COALESCE_BYTES)) && sink.bufferedBytes >= burst && this.#head < this.#queue.length) return
+      if (!sink.send(this.#take(COALESCE_BYTES)) && this.#head < this.#queue.length) return
     }
     this.#live = true
   }
