@@ -88,11 +88,12 @@ export function createReplySse (state: StreamState) {
       if (attachable) {
         (source as Subscription)[kAttach](connection) // (refuses a subscription already in use)
       } else {
-        const iterable = typeof source === 'function'
-          ? source({ signal: connection.signal, lastEventId: request.lastEventId, request })
-          : source
-        if (!isIterable(iterable)) throw new FST_SSE_INVALID_SOURCE(`${describe(iterable)}, returned by the source function`)
-        pump(connection, iterable, settings.serialize)
+        let iterable = source
+        if (typeof source === 'function') {
+          iterable = source({ signal: connection.signal, lastEventId: request.lastEventId, request })
+          if (!isIterable(iterable)) throw new FST_SSE_INVALID_SOURCE(`${describe(iterable)}, returned by the source function`)
+        }
+        pump(connection, iterable as SseIterable<unknown>, settings.serialize)
       }
     } catch (err) {
       connection.reason = 'error'
